@@ -1,0 +1,86 @@
+"""Checkpoints: MindSpore ``.ckpt`` files written atomically, with metadata beside the weights.
+
+``ms.save_checkpoint`` deletes an existing file before writing the new one, so a crash in
+between loses both. :func:`save_checkpoint` writes to ``.<name>.partial.ckpt`` beside it, fsyncs and
+``os.replace``s, so a reader only ever sees the old file or the new one, whole.
+
+Metadata (per-AU thresholds, the resolved config, epoch, ...) is stored as one JSON string
+under the key ``__meta__`` of the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional
+
+import mindspore as ms
+
+META_KEY = "__meta__"
+
+
+def save_checkpoint(params, path: str, meta: Optional[dict] = None) -> None:
+    """Write ``params`` (a Cell, or a list of ``{'name', 'data'}`` / Parameters) and ``meta`` to ``path``."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # MindSpore appends ".ckpt" to names that lack it, so the temporary name keeps that suffix
+    head, tail = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(head, f".{tail}.partial.ckpt")
+    append = {META_KEY: json.dumps(meta or {}, default=_jsonable)}
+    ms.save_checkpoint(params, tmp, append_dict=append)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def load_checkpoint(path: str) -> tuple:
+    """``(param_dict, meta)``: the Parameters by name, and the metadata dict ({} if none)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    params = ms.load_checkpoint(path)
+    meta = {}
+    if META_KEY in params:
+        raw = params.pop(META_KEY)
+        meta = json.loads(str(raw) if not hasattr(raw, "asnumpy") else raw.asnumpy().item())
+    return params, meta
+
+
+def _jsonable(obj: Any):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint whose parameters do not fit the network."""
+
+
+def load_into(net, param_dict: dict, strict: bool = True, source: str = "checkpoint") -> dict:
+    """Load ``param_dict`` into ``net``; with ``strict`` refuse missing, unexpected or mis-shaped names.
+
+    Returns ``{'loaded': [...], 'missing': [...], 'unexpected': [...], 'mismatched': [...]}``.
+    """
+    own = {name: p for name, p in net.parameters_and_names()}
+    missing = sorted(n for n in own if n not in param_dict)
+    unexpected = sorted(n for n in param_dict if n not in own)
+    mismatched = sorted(
+        f"{n}: checkpoint {tuple(param_dict[n].shape)} vs network {tuple(own[n].shape)}"
+        for n in own if n in param_dict and tuple(param_dict[n].shape) != tuple(own[n].shape))
+    report = {"missing": missing, "unexpected": unexpected, "mismatched": mismatched}
+    if strict and (missing or unexpected or mismatched):
+        lines = [f"{source} does not fit the network:"]
+        for key in ("missing", "unexpected", "mismatched"):
+            if report[key]:
+                lines.append(f"  {key} ({len(report[key])}): " + ", ".join(report[key][:20])
+                             + (" ..." if len(report[key]) > 20 else ""))
+        raise CheckpointMismatch("\n".join(lines))
+    fitting = {n: v for n, v in param_dict.items() if n in own and tuple(v.shape) == tuple(own[n].shape)}
+    ms.load_param_into_net(net, fitting, strict_load=False)
+    report["loaded"] = sorted(fitting)
+    return report

@@ -1,0 +1,282 @@
+"""YAML recipes: one schema, validated on load, with ``--set key=value`` overrides.
+
+A recipe is a YAML mapping whose keys are those of :data:`SCHEMA` (nested sections, dotted
+paths in messages and overrides). A recipe may name ``_base_: other.yaml`` (relative to
+itself); its keys then override the base's. Every key that is not given takes the schema's
+default, so ``load_config(None)`` is the full default configuration (the paper's recipe).
+
+Errors are :class:`ConfigError` and name the key and the file::
+
+    configs/x.yaml: model.arl.neighbor_num: must be >= 1, got 0
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+import yaml
+
+from .constants import AU_NAMES, RARE_AUS
+
+
+class ConfigError(ValueError):
+    """A recipe or an override that does not fit the schema."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One leaf of the schema: its type(s), default and allowed values."""
+
+    types: tuple
+    default: Any
+    choices: Optional[Sequence] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+    nullable: bool = False
+    items: Optional[tuple] = None  # element types of a list
+    help: str = ""
+
+
+def F(types, default, **kw) -> Field:
+    if not isinstance(types, tuple):
+        types = (types,)
+    if "items" in kw and kw["items"] is not None and not isinstance(kw["items"], tuple):
+        kw["items"] = (kw["items"],)
+    return Field(types, default, **kw)
+
+
+NUM = (int, float)
+
+SCHEMA: dict = {
+    "device": F(str, "CPU", choices=("CPU", "GPU", "Ascend"), help="MindSpore device target"),
+    "mode": F(str, "graph", choices=("graph", "pynative"), help="GRAPH_MODE (default) or PYNATIVE_MODE"),
+    "seed": F(int, 0, min=0),
+    "model": {
+        "name": F(str, "au_net", help="registered network name"),
+        "backbone": F(str, "iresnet100", help="registered backbone name (iresnet18/34/50/100/200, iresnet_mini)"),
+        "input_size": F(int, 112, min=16, help="square input side in pixels"),
+        "num_aus": F(int, 12, min=1),
+        "dropout": F(NUM, 0.0, min=0.0, max=1.0, help="dropout before the embedding fc"),
+        "backbone_init": F(str, None, nullable=True, help="converted backbone checkpoint to start from"),
+        "lrp": {
+            "enabled": F(bool, True),
+            "n_maps": F(int, 12, min=1),
+            "reduction": F(int, 2, min=1),
+            "bn_relu": F(bool, False, help="LANet-paper BN+ReLU between the two 1x1 convs"),
+            "mad_p": F(NUM, 1.0, min=0.0, max=1.0, help="per-sample probability of dropping one map"),
+        },
+        "arl": {
+            "enabled": F(bool, True),
+            "neighbor_num": F(int, 4, min=1),
+            "metric": F(str, "dots", choices=("dots", "cosine", "l1")),
+        },
+        "fusion": {
+            "kind": F(str, "attention", choices=("attention", "fixed", "none")),
+            "lam": F(NUM, 0.7, min=0.0, max=1.0, help="fixed fusion weight of the backbone logits"),
+            "num_layers": F(int, 2, min=1),
+            "num_heads": F(int, 1, min=1),
+            "ffn_dim": F(int, 3072, min=1),
+            "dropout": F(NUM, 0.1, min=0.0, max=1.0),
+        },
+    },
+    "loss": {
+        "bce_weight": F(NUM, 1.0, min=0.0),
+        "circle_weight": F(NUM, 1.0, min=0.0, help="0 turns the circle loss off"),
+        "bce_reduction": F(str, "sum_aus", choices=("sum_aus", "mean"),
+                           help="sum_aus: sum over AUs, mean over batch (authors' code); mean: Eq. 1"),
+    },
+    "data": {
+        "format": F(str, "abaw", choices=("abaw", "list")),
+        "root": F(str, None, nullable=True, help="ABAW root, or image root of list files"),
+        "synthetic": F(bool, False, help="create synthetic ABAW data under root when absent"),
+        "synthetic_videos": F(int, 24, min=2),
+        "synthetic_frames": F(int, 300, min=10),
+        "train_split": F(str, "Train_Set"),
+        "val_split": F(str, "Validation_Set"),
+        "train_list": F(str, None, nullable=True),
+        "val_list": F(str, None, nullable=True),
+        "strict": F(bool, True, help="malformed annotation file: error (true) or skip video (false)"),
+        "cache_dir": F(str, None, nullable=True, help="where the frame index cache goes (default <root>/.index_cache)"),
+        "norm": F(str, "imagenet", choices=("imagenet", "arcface")),
+        "resize": F(int, 128, min=16, help="eval resize before the centre crop"),
+        "uniform_fraction": F(NUM, 0.1, min=0.0, max=1.0),
+        "rare_fraction": F(NUM, 0.2, min=0.0, max=1.0),
+        "rare_aus": F(list, list(RARE_AUS), items=str),
+        "augment": F(bool, True),
+        "color_jitter_p": F(NUM, 0.3, min=0.0, max=1.0),
+        "num_workers": F(int, 2, min=1),
+    },
+    "train": {
+        "epochs": F(int, 15, min=1),
+        "batch_size": F(int, 64, min=1, help="per device"),
+        "lr": F(NUM, 1e-3, min=0.0),
+        "momentum": F(NUM, 0.9, min=0.0, max=1.0),
+        "weight_decay": F(NUM, 1e-4, min=0.0),
+        "lr_steps": F(list, [4, 6, 8], items=int),
+        "lr_gamma": F(NUM, 0.1, min=0.0),
+        "amp_level": F(str, "auto", choices=("auto", "O0", "O1", "O2", "O3")),
+        "loss_scale": F(str, "dynamic", choices=("dynamic", "fixed", "none")),
+        "work_dir": F(str, "work_dirs/run"),
+        "log_interval": F(int, 10, min=1),
+        "max_steps_per_epoch": F(int, None, nullable=True, min=1, help="cap for quick runs"),
+        "eval_max_frames": F(int, None, nullable=True, min=1),
+    },
+    "eval": {
+        "threshold": F(NUM, 0.5, min=0.0, max=1.0),
+        "batch_size": F(int, 128, min=1),
+    },
+}
+
+
+def defaults(schema: dict = SCHEMA) -> dict:
+    """The schema's defaults as a nested dict."""
+    out = {}
+    for key, node in schema.items():
+        out[key] = defaults(node) if isinstance(node, dict) else copy.deepcopy(node.default)
+    return out
+
+
+def _check_leaf(field: Field, value: Any, path: str, where: str) -> Any:
+    def fail(msg):
+        raise ConfigError(f"{where}: {path}: {msg}")
+
+    if value is None:
+        if field.nullable:
+            return None
+        fail("may not be null")
+    if isinstance(value, str) and float in field.types and str not in field.types:
+        try:  # PyYAML reads 1e-3 (no dot) as a string
+            value = float(value)
+        except ValueError:
+            pass
+    if bool not in field.types and isinstance(value, bool):
+        fail(f"expected {'/'.join(t.__name__ for t in field.types)}, got bool {value!r}")
+    if not isinstance(value, field.types):
+        fail(f"expected {'/'.join(t.__name__ for t in field.types)}, got {type(value).__name__} {value!r}")
+    if field.choices is not None and value not in field.choices:
+        fail(f"must be one of {list(field.choices)}, got {value!r}")
+    if field.min is not None and value < field.min:
+        fail(f"must be >= {field.min}, got {value!r}")
+    if field.max is not None and value > field.max:
+        fail(f"must be <= {field.max}, got {value!r}")
+    if field.items is not None:
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, field.items):
+                fail(f"item {i} must be {'/'.join(t.__name__ for t in field.items)}, got {item!r}")
+    return value
+
+
+def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "") -> dict:
+    for key, value in update.items():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(f"{where}: {path}: unknown key (known here: {known})")
+        node = schema[key]
+        if isinstance(node, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {path}: expected a mapping, got {type(value).__name__} {value!r}")
+            _merge(base[key], value, node, where, path + ".")
+        else:
+            base[key] = _check_leaf(node, value, path, where)
+    return base
+
+
+def _read_yaml(path: str, seen: tuple = ()) -> list:
+    """Layers of a recipe, base first: [(file, mapping), ...]."""
+    path = os.path.abspath(path)
+    if path in seen:
+        raise ConfigError(f"{path}: _base_ cycle")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: config file not found")
+    with open(path, encoding="utf-8") as f:
+        try:
+            data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    layers = []
+    base = data.pop("_base_", None)
+    if base is not None:
+        layers += _read_yaml(os.path.join(os.path.dirname(path), base), seen + (path,))
+    layers.append((path, data))
+    return layers
+
+
+def parse_override(text: str) -> tuple:
+    """``'a.b=3'`` -> (['a', 'b'], 3); the value is read as YAML (numbers, bools, lists, null)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def _nest(keys: list, value: Any) -> dict:
+    out: Any = value
+    for k in reversed(keys):
+        out = {k: out}
+    return out
+
+
+def load_config(path: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
+    """Defaults <- recipe (and its bases) <- ``--set`` overrides, each validated."""
+    cfg = defaults()
+    if path is not None:
+        for file, data in _read_yaml(path):
+            _merge(cfg, data, SCHEMA, file)
+    for text in overrides or ():
+        keys, value = parse_override(text)
+        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}")
+    check_consistency(cfg, path or "<defaults>")
+    return cfg
+
+
+def check_consistency(cfg: dict, where: str) -> None:
+    """Cross-key rules that a single field cannot express."""
+    unknown = [au for au in cfg["data"]["rare_aus"] if au not in AU_NAMES]
+    if unknown:
+        raise ConfigError(f"{where}: data.rare_aus: unknown AU(s) {unknown}; known: {list(AU_NAMES)}")
+    m = cfg["model"]
+    if m["lrp"]["n_maps"] < 1:
+        raise ConfigError(f"{where}: model.lrp.n_maps: must be >= 1")
+    if m["arl"]["neighbor_num"] > m["num_aus"]:
+        raise ConfigError(f"{where}: model.arl.neighbor_num: must be <= model.num_aus ({m['num_aus']})")
+    if m["fusion"]["kind"] != "none" and not m["arl"]["enabled"]:
+        raise ConfigError(f"{where}: model.fusion.kind: {m['fusion']['kind']!r} needs model.arl.enabled "
+                          "(it fuses the AU-node logits with the backbone logits); use 'none'")
+    if m["lrp"]["enabled"] and not m["arl"]["enabled"]:
+        raise ConfigError(f"{where}: model.lrp.enabled: LRP feeds only the AU relationship branch; "
+                          "enable model.arl.enabled or disable LRP")
+    if sorted(cfg["train"]["lr_steps"]) != list(cfg["train"]["lr_steps"]):
+        raise ConfigError(f"{where}: train.lr_steps: must be increasing, got {cfg['train']['lr_steps']}")
+
+
+def get(cfg: dict, dotted: str) -> Any:
+    node = cfg
+    for k in dotted.split("."):
+        node = node[k]
+    return node
+
+
+def dump_config(cfg: dict, path: str) -> None:
+    """Write the resolved configuration (atomic: temp file + replace)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def add_config_args(parser, default_config: Optional[str] = None) -> None:
+    """The ``--config FILE`` and ``--set key=value`` options every tool shares."""
+    parser.add_argument("--config", default=default_config, help="YAML recipe (configs/*.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set train.epochs=3 (repeatable)")
