@@ -77,10 +77,41 @@ def load_into(net, param_dict: dict, strict: bool = True, source: str = "checkpo
         lines = [f"{source} does not fit the network:"]
         for key in ("missing", "unexpected", "mismatched"):
             if report[key]:
-                lines.append(f"  {key} ({len(report[key])}): " + ", ".join(report[key][:20])
-                             + (" ..." if len(report[key]) > 20 else ""))
+                lines.append(f"  {key} ({len(report[key])}): " + ", ".join(report[key]))
         raise CheckpointMismatch("\n".join(lines))
     fitting = {n: v for n, v in param_dict.items() if n in own and tuple(v.shape) == tuple(own[n].shape)}
     ms.load_param_into_net(net, fitting, strict_load=False)
     report["loaded"] = sorted(fitting)
     return report
+
+
+def restore_model(cfg: dict, ckpt_path: Optional[str] = None):
+    """``(net, meta)``: the config's network with the checkpoint's weights (strict), in eval mode.
+
+    Without ``ckpt_path`` the weights stay random and a warning says so.
+    """
+    import warnings
+
+    from .models import build_model
+
+    net = build_model(cfg)
+    meta: dict = {}
+    if ckpt_path:
+        params, meta = load_checkpoint(ckpt_path)
+        load_into(net, params, strict=True, source=ckpt_path)
+    else:
+        warnings.warn("no checkpoint given: the network has RANDOM weights", stacklevel=2)
+    net.set_train(False)
+    return net, meta
+
+
+def config_from_checkpoint(ckpt_path: Optional[str], config_path: Optional[str], overrides=()) -> dict:
+    """The config to rebuild a checkpoint's network: ``--config`` if given, else the one saved in it."""
+    from .config import load_config
+
+    if config_path or not ckpt_path:
+        return load_config(config_path, overrides)
+    _, meta = load_checkpoint(ckpt_path)
+    if "config" not in meta:
+        raise ValueError(f"{ckpt_path} holds no config: pass --config")
+    return load_config(None, overrides, initial=meta["config"], initial_source=f"{ckpt_path} (saved config)")

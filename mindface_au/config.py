@@ -225,9 +225,15 @@ def _nest(keys: list, value: Any) -> dict:
     return out
 
 
-def load_config(path: Optional[str] = None, overrides: Iterable[str] = ()) -> dict:
-    """Defaults <- recipe (and its bases) <- ``--set`` overrides, each validated."""
+def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initial: Optional[dict] = None,
+                initial_source: str = "<initial>") -> dict:
+    """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
+
+    Every layer is validated; errors name the key and where it came from.
+    """
     cfg = defaults()
+    if initial is not None:
+        _merge(cfg, initial, SCHEMA, initial_source)
     if path is not None:
         for file, data in _read_yaml(path):
             _merge(cfg, data, SCHEMA, file)

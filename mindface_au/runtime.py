@@ -14,7 +14,11 @@ import mindspore as ms  # noqa: E402
 def setup_context(device: str = "CPU", mode: str = "graph", seed: int | None = None) -> None:
     """Set device target and GRAPH/PYNATIVE mode (``mode`` in {'graph', 'pynative'})."""
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
-    ms.set_device(device)
+    try:
+        ms.set_device(device)
+    except RuntimeError:  # already set (MindSpore allows it once, before the first kernel)
+        if ms.get_context("device_target") != device:
+            raise
     if seed is not None:
         set_seed(seed)
 

@@ -10,12 +10,13 @@ sys.path.insert(0, ROOT)
 import mindface_au  # noqa: E402,F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore's first op)
 import mindspore as ms  # noqa: E402
 
+ms.set_device("CPU")  # once: MindSpore refuses to change it after the first kernel ran
+
 
 @pytest.fixture(autouse=True)
 def _cpu_context():
     """Every test starts on CPU in PyNative mode with fixed seeds; tests that need graph mode set it."""
     ms.set_context(mode=ms.PYNATIVE_MODE)
-    ms.set_device("CPU")
     ms.set_seed(0)
     np.random.seed(0)
     yield

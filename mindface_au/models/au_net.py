@@ -22,6 +22,7 @@ from mindspore.common.initializer import Normal, Zero
 
 from .fusion import AttentionFusion, FixedFusion
 from .graph import AURelationLearning
+from .layers import TokenDense
 from .lrp import LocalRegionPerception
 from .registry import create_model, list_models, register_model
 
@@ -50,7 +51,7 @@ class AUNet(nn.Cell):
             self.lrp = lrp
         if self.use_arl:
             self.arl = arl
-            self.au_classifier = nn.Dense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
+            self.au_classifier = TokenDense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
         if self.use_fusion:
             self.fusion = fusion
 

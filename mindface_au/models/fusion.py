@@ -21,10 +21,12 @@ import mindspore.nn as nn
 import mindspore.ops as ops
 from mindspore.common.initializer import HeUniform, Normal, Uniform, XavierUniform, Zero
 
+from .layers import TokenDense
+
 
 def _torch_linear(cin: int, cout: int) -> nn.Dense:
     """Dense initialised as PyTorch's nn.Linear (kaiming_uniform(a=sqrt(5)), uniform bias)."""
-    return nn.Dense(cin, cout, weight_init=HeUniform(negative_slope=math.sqrt(5)),
+    return TokenDense(cin, cout, weight_init=HeUniform(negative_slope=math.sqrt(5)),
                     bias_init=Uniform(1.0 / math.sqrt(cin)))
 
 
@@ -39,8 +41,8 @@ class MultiHeadSelfAttention(nn.Cell):
         self.num_heads = num_heads
         self.head_dim = d_model // num_heads
         self.scale = 1.0 / math.sqrt(self.head_dim)
-        self.in_proj = nn.Dense(d_model, 3 * d_model, weight_init=XavierUniform(), bias_init=Zero())
-        self.out_proj = nn.Dense(d_model, d_model, weight_init=HeUniform(negative_slope=math.sqrt(5)),
+        self.in_proj = TokenDense(d_model, 3 * d_model, weight_init=XavierUniform(), bias_init=Zero())
+        self.out_proj = TokenDense(d_model, d_model, weight_init=HeUniform(negative_slope=math.sqrt(5)),
                                  bias_init=Zero())
         self.attn_dropout = nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
         self.softmax = nn.Softmax(axis=-1)
@@ -110,7 +112,8 @@ class AttentionFusion(nn.Cell):
         self.concat = ops.Concat(axis=1)
 
     def weights(self, embedding, nodes):
-        token = ops.zeros_like(embedding.expand_dims(1)) + self.weight_token  # (B, 1, d), dynamic B
+        # (B, 1, d) without a batch-sized constant (zeros_like would be folded into one on export)
+        token = embedding.expand_dims(1) * 0.0 + self.weight_token
         seq = self.concat((token, embedding.expand_dims(1), nodes))  # (B, n + 2, d)
         return ops.sigmoid(self.weight_head(self.layers(seq)[:, 0]))
 

@@ -22,6 +22,8 @@ import mindspore.nn as nn
 import mindspore.ops as ops
 from mindspore.common.initializer import Normal, Uniform
 
+from .layers import TokenDense
+
 
 METRICS = ("dots", "cosine", "l1")
 
@@ -29,7 +31,7 @@ METRICS = ("dots", "cosine", "l1")
 def _linear(cin: int, cout: int, std_out: int | None = None) -> nn.Dense:
     """Dense with weight ~ N(0, sqrt(2 / out)) and PyTorch's default bias init."""
     std = math.sqrt(2.0 / (std_out or cout))
-    return nn.Dense(cin, cout, weight_init=Normal(std), bias_init=Uniform(1.0 / math.sqrt(cin)))
+    return TokenDense(cin, cout, weight_init=Normal(std), bias_init=Uniform(1.0 / math.sqrt(cin)))
 
 
 def similarity(f, metric: str = "dots"):

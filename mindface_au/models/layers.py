@@ -1,0 +1,20 @@
+"""Small layers shared by the AU heads."""
+from __future__ import annotations
+
+import mindspore.nn as nn
+import mindspore.ops as ops
+
+
+class TokenDense(nn.Dense):
+    """``nn.Dense`` for (..., C_in) inputs computed as one broadcast matmul: (..., C_in) -> (..., C_out).
+
+    ``nn.Dense`` flattens a 3-D input to 2-D and back with the batch size written into the
+    graph, so an exported ONNX file would only run at the export batch size. Same parameters
+    (``weight`` (C_out, C_in), ``bias``) and the same numbers.
+    """
+
+    def construct(self, x):
+        out = ops.matmul(x, self.weight.transpose(1, 0))
+        if self.has_bias:
+            out = out + self.bias
+        return out
