@@ -120,8 +120,8 @@ SCHEMA: dict = {
         "loss_scale": F(str, "dynamic", choices=("dynamic", "fixed", "none")),
         "work_dir": F(str, "work_dirs/run"),
         "log_interval": F(int, 10, min=1),
-        "max_steps_per_epoch": F(int, None, nullable=True, min=1, help="cap for quick runs"),
-        "eval_max_frames": F(int, None, nullable=True, min=1),
+        "ckpt_interval": F(int, 0, min=0, help="also save last.ckpt every N steps (0: at epoch ends only)"),
+        "freeze_bn": F(bool, False, help="BatchNorm keeps its statistics fixed during training"),
     },
     "eval": {
         "threshold": F(NUM, 0.5, min=0.0, max=1.0),

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from mindface_au.checkpoint import config_from_checkpoint, restore_model  # noqa: E402
 from mindface_au.cli import make_parser, run_main, setup_from_config  # noqa: E402
 from mindface_au.export import export_model  # noqa: E402
+from mindface_au.inference.predictor import write_sidecar  # noqa: E402
 
 
 def check_in_fresh_process(path, net, input_size, batch_sizes, seed=0):
@@ -48,9 +49,10 @@ def main():
     args = parser.parse_args()
     cfg = config_from_checkpoint(args.ckpt, args.config, args.overrides)
     setup_from_config(cfg)
-    net, _ = restore_model(cfg, args.ckpt)
+    net, meta = restore_model(cfg, args.ckpt)
     path = export_model(net, args.out, args.format, cfg["model"]["input_size"])
-    print(f"exported {args.format} -> {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+    sidecar = write_sidecar(path, cfg, meta.get("thresholds"))
+    print(f"exported {args.format} -> {path} ({os.path.getsize(path) / 1e6:.1f} MB), settings -> {sidecar}")
     batches = [int(b) for b in args.check_batches.split(",") if b]
     if not batches:
         return 0

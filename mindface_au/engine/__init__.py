@@ -1,0 +1,1 @@
+"""Training: optimiser and schedule, the MindSpore ``Model`` with callbacks, checkpoints, evaluation."""

@@ -1,0 +1,144 @@
+"""Training with MindSpore ``Model``: one device or data-parallel under ``msrun``, resumable.
+
+``train(cfg)`` builds the data (per-epoch resampling sampler, sharded by rank), the network
+(optionally from converted backbone weights), BCE + circle loss, SGD with the step schedule
+and AMP by device, then runs ``Model.train`` with :class:`~.callbacks.TrainingLoop`, which
+evaluates on the validation split after every epoch and writes the work dir (only rank 0
+writes): ``config.yaml``, ``log.jsonl``, ``last.ckpt``, ``best.ckpt``, ``summary.json`` and
+the PNG curves.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import mindspore as ms
+import mindspore.nn as nn
+from mindspore.train import Model
+
+from ..config import dump_config, load_config
+from ..losses import build_loss
+from ..models import build_model
+from ..runtime import default_amp_level, distributed_env, setup_context
+from .callbacks import TrainingLoop, format_summary
+from .optim import build_optimizer
+from .state import LAST, load_training_state
+
+
+def set_train_mode(net: nn.Cell, freeze_bn: bool = False) -> None:
+    """Training mode; with ``freeze_bn`` the BatchNorm layers keep using (and not updating) their statistics."""
+    net.set_train(True)
+    if freeze_bn:
+        for _, cell in net.cells_and_names():
+            if isinstance(cell, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                cell.set_train(False)
+
+
+def amp_settings(cfg: dict) -> tuple:
+    """(amp_level, loss_scale_manager) for the device: O0 on CPU, O2 + dynamic loss scale on GPU/Ascend."""
+    t = cfg["train"]
+    level = default_amp_level(cfg["device"]) if t["amp_level"] == "auto" else t["amp_level"]
+    if level == "O0" or t["loss_scale"] == "none":
+        return level, None
+    if t["loss_scale"] == "dynamic" and cfg["device"] != "CPU":
+        return level, ms.amp.DynamicLossScaleManager()
+    # fp16 on CPU: MindSpore needs a fixed scale that never drops the update there
+    return level, ms.amp.FixedLossScaleManager(1024.0, drop_overflow_update=False)
+
+
+def _prepare_data(cfg: dict, rank: int):
+    from ..data import ensure_synthetic
+
+    if cfg["data"]["synthetic"]:
+        if rank == 0:
+            ensure_synthetic(cfg)
+        else:  # the other ranks wait for rank 0's data
+            marker = os.path.join(os.path.expanduser(cfg["data"]["root"]), "annotations")
+            for _ in range(3600):
+                if os.path.isdir(marker):
+                    break
+                time.sleep(1)
+
+
+def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_steps=None) -> dict:
+    """Train per ``cfg``; with ``resume`` continue from ``<work_dir>/last.ckpt``. Returns the summary dict.
+
+    ``stop_after_steps`` ends the run early after that many steps (tests of interruption).
+    """
+    from ..data import build_eval_dataset, build_train_dataset
+
+    setup_context(cfg["device"], cfg["mode"], cfg["seed"])
+    rank, group_size = distributed_env()
+    work_dir = cfg["train"]["work_dir"]
+    is_writer = rank == 0
+    if is_writer:
+        os.makedirs(work_dir, exist_ok=True)
+    _prepare_data(cfg, rank)
+
+    net = build_model(cfg)
+    if cfg["model"]["backbone_init"]:
+        from ..convert import load_backbone_init
+
+        report = load_backbone_init(net, cfg["model"]["backbone_init"])
+        if is_writer:
+            print(f"backbone_init: {report}")
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_mean_f1": -1.0, "best_epoch": 0}
+    # the sampler must know where a resumed run starts: read the state's meta before building the data
+    if resume:
+        from ..checkpoint import load_checkpoint
+
+        _, meta = load_checkpoint(os.path.join(work_dir, LAST))
+        state.update({k: meta[k] for k in state if k in meta})
+    train_ds, sampler, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=state["epoch"],
+                                               skip_steps=state["step_in_epoch"])
+    val_ds, _ = build_eval_dataset(cfg)
+    steps_per_epoch = len(sampler) // cfg["train"]["batch_size"]
+    if steps_per_epoch < 1:
+        raise ValueError(f"an epoch has {len(sampler)} frames per device, fewer than train.batch_size "
+                         f"({cfg['train']['batch_size']}): lower the batch size or add data")
+    opt = build_optimizer(cfg, net, steps_per_epoch)
+    if resume:
+        load_training_state(work_dir, net, opt)
+        if is_writer:
+            print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
+                  f"{state['step_in_epoch']} of {steps_per_epoch}, global step {state['global_step']}")
+    if is_writer:
+        dump_config(cfg, os.path.join(work_dir, "config.yaml"))
+
+    freeze_bn = cfg["train"]["freeze_bn"]
+    set_train_mode(net, freeze_bn)
+    level, scale_manager = amp_settings(cfg)
+    kwargs = {"amp_level": level}
+    if scale_manager is not None:
+        kwargs["loss_scale_manager"] = scale_manager
+    model = Model(net, loss_fn=build_loss(cfg), optimizer=opt, **kwargs)
+    loop = TrainingLoop(cfg, net, opt, val_ds, work_dir, steps_per_epoch, state,
+                        set_train_mode=lambda: set_train_mode(net, freeze_bn), is_writer=is_writer,
+                        progress=progress, save_every=cfg["train"]["ckpt_interval"],
+                        stop_after_steps=stop_after_steps)
+    if freeze_bn:
+        loop.on_train_begin = lambda run_context: set_train_mode(net, True)
+    model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop], dataset_sink_mode=False,
+                initial_epoch=state["epoch"])
+    summary_path = os.path.join(work_dir, "summary.json")
+    if is_writer and os.path.isfile(summary_path):
+        import json
+
+        with open(summary_path, encoding="utf-8") as f:
+            return json.load(f)
+    return {}
+
+
+def config_for_run(config_path, overrides, resume_dir=None) -> dict:
+    """The config of a new run, or of the run in ``resume_dir`` (its saved ``config.yaml``)."""
+    if resume_dir:
+        saved = os.path.join(resume_dir, "config.yaml")
+        if not os.path.isfile(saved):
+            raise FileNotFoundError(f"{resume_dir} is not a work dir (no config.yaml)")
+        cfg = load_config(saved, overrides)
+        cfg["train"]["work_dir"] = resume_dir
+        return cfg
+    return load_config(config_path, overrides)
+
+
+__all__ = ["train", "config_for_run", "set_train_mode", "amp_settings", "format_summary"]

@@ -1,0 +1,138 @@
+"""``AUPredictor``: per-AU probabilities and decisions for aligned face crops, from any backend.
+
+Backends: a checkpoint + config (the MindSpore Cell in GRAPH_MODE), a MindIR file
+(``ms.load`` + ``nn.GraphCell``) or an ONNX file (onnxruntime). Exported files carry no
+settings, so ``tools/export.py`` writes ``<file>.json`` beside them (input size, normalisation,
+eval resize, per-AU thresholds); the predictor reads it when present.
+
+``predict(faces)``: ``faces`` are aligned RGB crops, uint8, (B, H, W, 3) or a list of (H, W, 3)
+(ArcFace 112x112 template, as :mod:`mindface_au.inference.align` makes them). They get the
+evaluation transform of training (resize to ``resize * S / 112``, centre crop S, normalise)
+and go through the network in batches. Returns ``(probs (B, n) float32, decisions (B, n) int8)``
+with the checkpoint's per-AU thresholds (0.5 where none were saved).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from ..constants import ARCFACE_MEAN, ARCFACE_STD, AU_NAMES, IMAGENET_MEAN, IMAGENET_STD
+from ..evaluation.metrics import binarize
+
+NORMS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "arcface": (ARCFACE_MEAN, ARCFACE_STD)}
+
+
+def preprocess(faces, input_size: int = 112, resize: int = 128, norm: str = "imagenet") -> np.ndarray:
+    """(B, H, W, 3) uint8 RGB -> (B, 3, S, S) float32: resize shorter side, centre crop, normalise."""
+    mean, std = (np.asarray(v, np.float32) for v in NORMS[norm])
+    side = int(round(resize * input_size / 112))
+    out = np.empty((len(faces), 3, input_size, input_size), np.float32)
+    for i, face in enumerate(faces):
+        face = np.asarray(face)
+        if face.ndim != 3 or face.shape[2] != 3:
+            raise ValueError(f"face {i}: expected an (H, W, 3) RGB crop, got shape {face.shape}")
+        h, w = face.shape[:2]
+        scale = side / min(h, w)
+        resized = cv2.resize(face, (max(side, round(w * scale)), max(side, round(h * scale))),
+                             interpolation=cv2.INTER_LINEAR)
+        top = (resized.shape[0] - input_size) // 2
+        left = (resized.shape[1] - input_size) // 2
+        crop = resized[top:top + input_size, left:left + input_size].astype(np.float32)
+        out[i] = ((crop - mean) / std).transpose(2, 0, 1)
+    return out
+
+
+def sidecar_path(model_path: str) -> str:
+    return model_path + ".json"
+
+
+def write_sidecar(model_path: str, cfg: dict, thresholds=None) -> str:
+    """Settings an exported file needs at inference: ``<model_path>.json``."""
+    info = {"input_size": cfg["model"]["input_size"], "resize": cfg["data"]["resize"], "norm": cfg["data"]["norm"],
+            "au_names": list(AU_NAMES[:cfg["model"]["num_aus"]]),
+            "thresholds": None if thresholds is None else [float(t) for t in thresholds],
+            "backbone": cfg["model"]["backbone"]}
+    with open(sidecar_path(model_path), "w", encoding="utf-8") as f:
+        json.dump(info, f, indent=2)
+    return sidecar_path(model_path)
+
+
+class AUPredictor:
+    """Probabilities and 0/1 decisions for aligned face crops. Build with a ``from_*`` constructor."""
+
+    def __init__(self, run, input_size: int = 112, resize: int = 128, norm: str = "imagenet",
+                 thresholds: Optional[Sequence[float]] = None, batch_size: int = 32, backend: str = "cell",
+                 au_names: Sequence[str] = AU_NAMES):
+        self._run = run
+        self.input_size = int(input_size)
+        self.resize = int(resize)
+        self.norm = norm
+        self.au_names = list(au_names)
+        n = len(self.au_names)
+        self.thresholds = np.full(n, 0.5, np.float32) if thresholds is None else np.asarray(thresholds, np.float32)
+        if self.thresholds.shape != (n,):
+            raise ValueError(f"thresholds must have {n} values, got {self.thresholds.shape}")
+        self.batch_size = int(batch_size)
+        self.backend = backend
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
+        """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
+        import mindspore as ms
+
+        from ..checkpoint import config_from_checkpoint, restore_model
+        from ..models import WithSigmoid
+        from ..runtime import setup_context
+
+        cfg = config_from_checkpoint(ckpt, config, overrides)
+        setup_context(cfg["device"], cfg["mode"])
+        net, meta = restore_model(cfg, ckpt)
+        cell = WithSigmoid(net)
+        cell.set_train(False)
+
+        def run(x):
+            return cell(ms.Tensor(x)).asnumpy()
+
+        return cls(run, cfg["model"]["input_size"], cfg["data"]["resize"], cfg["data"]["norm"], meta.get("thresholds"),
+                   batch_size, backend="cell", au_names=AU_NAMES[:cfg["model"]["num_aus"]])
+
+    @classmethod
+    def from_exported(cls, path: str, batch_size: int = 32, **settings):
+        """From a ``.mindir`` or ``.onnx`` file; settings from its ``.json`` sidecar, else ``settings``/defaults."""
+        from ..export import load_exported
+
+        model = load_exported(path)
+        info = {}
+        if os.path.isfile(sidecar_path(path)):
+            with open(sidecar_path(path), encoding="utf-8") as f:
+                info = json.load(f)
+        else:
+            warnings.warn(f"{path}: no {os.path.basename(sidecar_path(path))} beside it; assuming input 112, "
+                          "ImageNet normalisation and thresholds 0.5", stacklevel=2)
+        info.update({k: v for k, v in settings.items() if v is not None})
+        backend = "mindir" if path.lower().endswith(".mindir") else "onnx"
+        return cls(model, info.get("input_size", 112), info.get("resize", 128), info.get("norm", "imagenet"),
+                   info.get("thresholds"), batch_size, backend=backend, au_names=info.get("au_names", AU_NAMES))
+
+    from_mindir = from_exported
+    from_onnx = from_exported
+
+    # ------------------------------------------------------------------ prediction
+    def predict_preprocessed(self, x: np.ndarray) -> np.ndarray:
+        """(B, 3, S, S) float32 network input -> (B, n) probabilities, in batches of ``batch_size``."""
+        outs = [np.asarray(self._run(x[i:i + self.batch_size]), np.float32) for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(outs) if outs else np.zeros((0, len(self.au_names)), np.float32)
+
+    def predict(self, faces) -> tuple:
+        """Aligned RGB uint8 crops -> (probs (B, n) float32, decisions (B, n) int8)."""
+        if len(faces) == 0:
+            n = len(self.au_names)
+            return np.zeros((0, n), np.float32), np.zeros((0, n), np.int8)
+        probs = self.predict_preprocessed(preprocess(faces, self.input_size, self.resize, self.norm))
+        return probs, binarize(probs, self.thresholds)
