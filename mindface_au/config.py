@@ -106,6 +106,12 @@ SCHEMA: dict = {
         "rare_aus": F(list, list(RARE_AUS), items=str),
         "augment": F(bool, True),
         "color_jitter_p": F(NUM, 0.3, min=0.0, max=1.0),
+        "color_jitter": F(list, [0.2, 0.2, 0.2, 0.2], items=NUM,
+                          help="brightness, contrast, saturation, hue of the colour jitter (authors: 0.2 each)"),
+        "crop_scale": F(list, [0.08, 1.0], items=NUM, help="RandomResizedCrop area range (mmcls default, authors)"),
+        "crop_ratio": F(list, [0.75, 1.3333333], items=NUM, help="RandomResizedCrop aspect-ratio range"),
+        "flip_p": F(NUM, 0.5, min=0.0, max=1.0, help="horizontal flip probability"),
+        "check_images": F(bool, True, help="drop frames whose image file is missing (lists each image folder once)"),
         "num_workers": F(int, 2, min=1),
     },
     "train": {

@@ -268,4 +268,6 @@ def test_sigmoid_wrapper_gives_probabilities(tiny_cfg):
     net = build_model(tiny_cfg)
     net.set_train(False)
     x = T(np.random.randn(2, 3, 32, 32))
+    names = [p.name for p in net.get_parameters()]
     np.testing.assert_allclose(WithSigmoid(net)(x).asnumpy(), ops.sigmoid(net(x)).asnumpy(), rtol=1e-6)
+    assert [p.name for p in net.get_parameters()] == names  # wrapping does not rename the parameters

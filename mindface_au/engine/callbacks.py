@@ -13,6 +13,7 @@ from mindspore.train import Callback
 from ..evaluation import format_f1_table, plot_curves, plot_f1_bars
 from ..evaluation.fileio import atomic_write_text
 from .evaluator import predict_probs, score
+from .optim import lr_schedule
 from .state import save_best, save_training_state
 
 
@@ -70,15 +71,14 @@ class TrainingLoop(Callback):
         self.save_every = save_every
         self.stop_after_steps = stop_after_steps
         self.log = JsonlLog(os.path.join(work_dir, "log.jsonl"), enabled=is_writer)
-        self.lr = opt.learning_rate.asnumpy() if hasattr(opt.learning_rate, "asnumpy") else None
+        self.lr = lr_schedule(cfg, steps_per_epoch)
         self.bar = None
         self._losses = []
         self._t0 = time.time()
         self._steps_run = 0
+        self.stopped = False
 
     def _lr_at(self, global_step: int) -> float:
-        if self.lr is None or self.lr.ndim == 0:
-            return float(self.cfg["train"]["lr"])
         return float(self.lr[min(global_step, len(self.lr) - 1)])
 
     def on_train_epoch_begin(self, run_context):
@@ -114,6 +114,7 @@ class TrainingLoop(Callback):
         if self.save_every and self.state["global_step"] % self.save_every == 0 and self.is_writer:
             save_training_state(self.work_dir, self.net, self.opt, dict(self.state))
         if self.stop_after_steps is not None and self._steps_run >= self.stop_after_steps:
+            self.stopped = True
             run_context.request_stop()
 
     def on_train_epoch_end(self, run_context):
@@ -121,6 +122,10 @@ class TrainingLoop(Callback):
             self.bar.close()
         if self.state["step_in_epoch"] < self.steps_per_epoch:
             return  # stopped early (stop_after_steps): the epoch is not complete
+        self.finish_epoch()
+
+    def finish_epoch(self):
+        """Evaluate, log and save at the end of the epoch whose steps are all done."""
         epoch = self.state["epoch"] + 1
         probs, labels = predict_probs(self.net, self.val_dataset, desc=f"eval {epoch}", progress=self.progress
                                       and self.is_writer)
@@ -142,7 +147,8 @@ class TrainingLoop(Callback):
                                                      "per_au_f1": result["per_au_f1"]})
             save_training_state(self.work_dir, self.net, self.opt, dict(self.state))
             self._write_summary(result if improved else None)
-            print(f"\nepoch {epoch}: loss {record['loss']:.4f}  val mean F1 {100 * result['mean_f1']:.2f} "
+            loss_text = "n/a" if record["loss"] is None else f"{record['loss']:.4f}"
+            print(f"\nepoch {epoch}: loss {loss_text}  val mean F1 {100 * result['mean_f1']:.2f} "
                   f"(best thresholds {100 * result['best_threshold_mean_f1']:.2f}, all-positive "
                   f"{100 * result['all_positive_mean_f1']:.2f}){'  *best*' if improved else ''}", flush=True)
 

@@ -10,21 +10,13 @@ import mindspore as ms
 import mindspore.nn as nn
 
 from ..evaluation import all_positive_f1, best_thresholds, f1_per_au
-
-
-class _Probabilities(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def construct(self, x):
-        return ms.ops.sigmoid(self.net(x))
+from ..models import WithSigmoid
 
 
 def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True, max_batches=None):
     """``(probs (N, n) float32, labels (N, n) int8)`` over a dataset of (image, label) batches, in order."""
     net.set_train(False)
-    forward = _Probabilities(net)
+    forward = WithSigmoid(net)
     forward.set_train(False)
     probs, labels = [], []
     total = dataset.get_dataset_size()

@@ -19,6 +19,12 @@ def lr_per_step(base_lr: float, steps_per_epoch: int, epochs: int, lr_steps, gam
     return (base_lr * gamma ** decays).astype(np.float32)
 
 
+def lr_schedule(cfg: dict, steps_per_epoch: int) -> np.ndarray:
+    """The config's learning rate for every global step of the run."""
+    t = cfg["train"]
+    return lr_per_step(t["lr"], steps_per_epoch, t["epochs"], t["lr_steps"], t["lr_gamma"])
+
+
 def is_decayed(param: ms.Parameter) -> bool:
     """Weight decay applies to conv / linear weights, not to BN, LayerNorm, PReLU or biases."""
     name = param.name
@@ -32,5 +38,4 @@ def build_optimizer(cfg: dict, net: nn.Cell, steps_per_epoch: int) -> nn.Optimiz
     decay = [p for p in params if is_decayed(p)]
     no_decay = [p for p in params if not is_decayed(p)]
     groups = [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-    lr = lr_per_step(t["lr"], steps_per_epoch, t["epochs"], t["lr_steps"], t["lr_gamma"])
-    return nn.SGD(groups, learning_rate=ms.Tensor(lr), momentum=t["momentum"])
+    return nn.SGD(groups, learning_rate=ms.Tensor(lr_schedule(cfg, steps_per_epoch)), momentum=t["momentum"])

@@ -89,8 +89,10 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
 
         _, meta = load_checkpoint(os.path.join(work_dir, LAST))
         state.update({k: meta[k] for k in state if k in meta})
-    train_ds, sampler, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=state["epoch"],
-                                               skip_steps=state["step_in_epoch"])
+    # resumed inside an epoch: that epoch's remaining batches come from a sampler that skips the done ones
+    partial = state["step_in_epoch"] > 0
+    first_epoch = state["epoch"] + 1 if partial else state["epoch"]
+    train_ds, sampler, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=first_epoch)
     val_ds, _ = build_eval_dataset(cfg)
     steps_per_epoch = len(sampler) // cfg["train"]["batch_size"]
     if steps_per_epoch < 1:
@@ -118,8 +120,16 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
                         stop_after_steps=stop_after_steps)
     if freeze_bn:
         loop.on_train_begin = lambda run_context: set_train_mode(net, True)
-    model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop], dataset_sink_mode=False,
-                initial_epoch=state["epoch"])
+    if partial and state["step_in_epoch"] >= steps_per_epoch:  # stopped between the last step and the evaluation
+        loop.finish_epoch()
+    elif partial:
+        rest_ds, _, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=state["epoch"],
+                                            skip_steps=state["step_in_epoch"])
+        model.train(state["epoch"] + 1, rest_ds, callbacks=[loop], dataset_sink_mode=False,
+                    initial_epoch=state["epoch"])
+    if state["epoch"] < cfg["train"]["epochs"] and not loop.stopped:
+        model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop], dataset_sink_mode=False,
+                    initial_epoch=state["epoch"])
     summary_path = os.path.join(work_dir, "summary.json")
     if is_writer and os.path.isfile(summary_path):
         import json

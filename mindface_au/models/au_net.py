@@ -93,7 +93,7 @@ class WithSigmoid(nn.Cell):
     """(B, 3, S, S) -> (B, n) probabilities: the network followed by sigmoid (export / inference)."""
 
     def __init__(self, net: nn.Cell):
-        super().__init__()
+        super().__init__(auto_prefix=False)  # keep the wrapped network's parameter names
         self.net = net
 
     def construct(self, x):

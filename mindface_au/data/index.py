@@ -1,0 +1,264 @@
+"""The frame index: every usable frame of a split as flat numpy arrays, plus a read report.
+
+A :class:`FrameIndex` holds N frames (rows) of V videos without one Python object per frame:
+
+* ``video_ids`` (N,) int32: index into ``video_names`` of each frame's video;
+* ``frames`` (N,) int32: 1-based frame number inside its video (the annotation line number);
+* ``labels`` (N, 12) int8: 0/1 per AU in :data:`~mindface_au.constants.AU_NAMES` order (list files
+  may keep -1 = not annotated for that AU when asked to);
+* per video: ``video_names`` (V,), ``video_dirs`` (V,) the image folder relative to ``image_root``,
+  and ``name_formats`` (V,) how a frame number becomes a file name (``"{:05d}.jpg"``).
+
+Image paths are made on demand (:meth:`FrameIndex.path`, :attr:`FrameIndex.paths`), so the index
+of Aff-Wild2 (2.6 M frames) takes ~60 MB. A list file whose names follow no per-video pattern
+keeps explicit paths instead.
+
+:class:`ReadReport` tells what the reader dropped: per video the annotation rows, the rows
+dropped because they hold -1 (not annotated), the frames dropped because their image is
+missing, and the videos skipped as malformed (``strict: false``).
+
+The index is cached on disk (:func:`save_index` / :func:`load_index`, one ``.npz``) under a key
+that the readers compute from the annotation files' sizes and modification times.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..constants import AU_NAMES, NUM_AUS
+
+CACHE_VERSION = 3
+
+
+@dataclass
+class ReadReport:
+    """What a reader kept and dropped, per video (arrays of shape (V,)) and in total."""
+
+    video_names: List[str]
+    rows: np.ndarray  # annotation rows (frames) per video
+    unannotated: np.ndarray  # rows dropped because they hold -1
+    missing: np.ndarray  # annotated rows dropped because the image file is absent
+    skipped: Dict[str, str] = field(default_factory=dict)  # malformed video -> reason (strict: false)
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.rows - self.unannotated - self.missing
+
+    def totals(self) -> dict:
+        return {"videos": len(self.video_names), "rows": int(self.rows.sum()),
+                "unannotated": int(self.unannotated.sum()), "missing": int(self.missing.sum()),
+                "kept": int(self.kept.sum()), "skipped_videos": len(self.skipped)}
+
+    def per_video(self) -> Dict[str, dict]:
+        kept = self.kept
+        return {name: {"rows": int(self.rows[i]), "unannotated": int(self.unannotated[i]),
+                       "missing": int(self.missing[i]), "kept": int(kept[i])}
+                for i, name in enumerate(self.video_names)}
+
+    def summary(self, max_videos: int = 10) -> str:
+        """A few lines for people: totals, the videos with most drops, the skipped videos."""
+        t = self.totals()
+        lines = [f"{t['videos']} videos, {t['rows']} annotation rows: kept {t['kept']}, dropped "
+                 f"{t['unannotated']} unannotated (-1) rows and {t['missing']} frames without image"
+                 + (f"; skipped {t['skipped_videos']} malformed videos" if self.skipped else "")]
+        dropped = self.unannotated + self.missing
+        for i in np.argsort(-dropped, kind="stable")[:max_videos]:
+            if dropped[i] == 0:
+                break
+            lines.append(f"  {self.video_names[i]}: {self.unannotated[i]} unannotated, {self.missing[i]} missing "
+                         f"of {self.rows[i]}")
+        for name, reason in list(self.skipped.items())[:max_videos]:
+            lines.append(f"  skipped {name}: {reason}")
+        return "\n".join(lines)
+
+
+@dataclass
+class FrameIndex:
+    """N frames of V videos as numpy arrays; see the module docstring for the fields."""
+
+    image_root: str
+    video_names: List[str]
+    video_dirs: List[str]
+    name_formats: List[str]
+    video_ids: np.ndarray
+    frames: np.ndarray
+    labels: np.ndarray
+    report: ReadReport
+    explicit_paths: Optional[np.ndarray] = None  # (N,) str, only when names follow no per-video pattern
+    source: str = ""  # what was read (for messages)
+    from_cache: bool = False
+
+    def __post_init__(self):
+        n = len(self.video_ids)
+        if self.frames.shape != (n,) or self.labels.shape != (n, NUM_AUS):
+            raise ValueError(f"inconsistent index arrays: video_ids {self.video_ids.shape}, frames "
+                             f"{self.frames.shape}, labels {self.labels.shape}")
+        self._paths = None
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    @property
+    def num_videos(self) -> int:
+        return len(self.video_names)
+
+    def path(self, i: int) -> str:
+        """Relative image path of frame ``i`` (relative to ``image_root``, '/' separated)."""
+        if self.explicit_paths is not None:
+            return str(self.explicit_paths[i])
+        v = int(self.video_ids[i])
+        d = self.video_dirs[v]
+        name = self.name_formats[v].format(int(self.frames[i]))
+        return f"{d}/{name}" if d else name
+
+    def abspath(self, i: int) -> str:
+        return os.path.join(self.image_root, self.path(i))
+
+    @property
+    def paths(self) -> np.ndarray:
+        """(N,) object array of relative image paths (built once, on first use)."""
+        if self._paths is None:
+            if self.explicit_paths is not None:
+                self._paths = np.asarray(self.explicit_paths, dtype=object)
+            else:
+                out = np.empty(len(self), dtype=object)
+                for v, (lo, hi) in enumerate(self.video_ranges()):
+                    d, fmt = self.video_dirs[v], self.name_formats[v]
+                    prefix = d + "/" if d else ""
+                    out[lo:hi] = [prefix + fmt.format(f) for f in self.frames[lo:hi].tolist()]
+                self._paths = out
+        return self._paths
+
+    def video_ranges(self) -> List[tuple]:
+        """[(lo, hi)] of each video's frames; requires frames grouped by video (readers ensure it)."""
+        counts = np.bincount(self.video_ids, minlength=self.num_videos)
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        if len(self) and np.any(np.diff(self.video_ids) < 0):
+            raise ValueError("frames are not grouped by video")
+        return list(zip(starts.tolist(), ends.tolist()))
+
+    def positive_rate(self) -> np.ndarray:
+        """(12,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
+        lab = self.labels.astype(np.float64)
+        annotated = (self.labels >= 0).sum(0)
+        return np.where(annotated > 0, (lab == 1).sum(0) / np.maximum(annotated, 1), 0.0)
+
+    def subset(self, rows: np.ndarray) -> "FrameIndex":
+        """A new index with the frames ``rows`` (bool mask or int indices, order kept); same videos."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return FrameIndex(self.image_root, list(self.video_names), list(self.video_dirs), list(self.name_formats),
+                          self.video_ids[rows], self.frames[rows], self.labels[rows], self.report,
+                          None if self.explicit_paths is None else self.explicit_paths[rows], self.source)
+
+    def __repr__(self) -> str:
+        return (f"FrameIndex({len(self)} frames, {self.num_videos} videos, image_root={self.image_root!r}, "
+                f"source={self.source!r})")
+
+
+# ----------------------------------------------------------------------------------------- cache
+
+
+def cache_key(parts: Sequence) -> str:
+    """Hex digest of a JSON-able description (file names, sizes, mtimes, options)."""
+    text = json.dumps([CACHE_VERSION, *parts], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def file_signature(path: str) -> list:
+    st = os.stat(path)
+    return [os.path.basename(path), st.st_size, st.st_mtime_ns]
+
+
+def save_index(index: FrameIndex, path: str) -> None:
+    """Write the index as one ``.npz`` (atomic: temp file, fsync, replace)."""
+    meta = {"image_root": index.image_root, "video_names": index.video_names, "video_dirs": index.video_dirs,
+            "name_formats": index.name_formats, "source": index.source, "skipped": index.report.skipped,
+            "report_videos": index.report.video_names, "au_names": list(AU_NAMES)}
+    arrays = {"video_ids": index.video_ids, "frames": index.frames, "labels": index.labels,
+              "rows": index.report.rows, "unannotated": index.report.unannotated, "missing": index.report.missing,
+              "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
+    if index.explicit_paths is not None:
+        arrays["explicit_paths"] = np.asarray(index.explicit_paths, dtype=str)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_index(path: str) -> FrameIndex:
+    """Read an index written by :func:`save_index`."""
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+        if meta.get("au_names") != list(AU_NAMES):
+            raise ValueError(f"{path}: index cache for other AUs {meta.get('au_names')}")
+        report = ReadReport(meta["report_videos"], z["rows"], z["unannotated"], z["missing"], meta["skipped"])
+        explicit = z["explicit_paths"].astype(object) if "explicit_paths" in z.files else None
+        return FrameIndex(meta["image_root"], meta["video_names"], meta["video_dirs"], meta["name_formats"],
+                          z["video_ids"], z["frames"], z["labels"], report, explicit, meta["source"],
+                          from_cache=True)
+
+
+def try_load_cache(path: Optional[str]) -> Optional[FrameIndex]:
+    if path is None or not os.path.isfile(path):
+        return None
+    try:
+        return load_index(path)
+    except Exception:  # a damaged or foreign cache file is rebuilt, never trusted
+        return None
+
+
+def try_save_cache(index: FrameIndex, path: Optional[str]) -> None:
+    if path is None:
+        return
+    try:
+        save_index(index, path)
+    except OSError as exc:  # read-only dataset folder: work without the cache
+        import warnings
+
+        warnings.warn(f"could not write the frame index cache {path}: {exc}", stacklevel=3)
+
+
+def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:
+    """One index from several with the same ``image_root`` (videos renumbered, order kept)."""
+    if not parts:
+        raise ValueError("no indexes to concatenate")
+    roots = {p.image_root for p in parts}
+    if len(roots) != 1:
+        raise ValueError(f"cannot concatenate indexes with different image roots: {sorted(roots)}")
+    names, dirs, fmts, vids, offset = [], [], [], [], 0
+    for p in parts:
+        names += p.video_names
+        dirs += p.video_dirs
+        fmts += p.name_formats
+        vids.append(p.video_ids + offset)
+        offset += p.num_videos
+    if len(set(names)) != len(names):
+        raise ValueError("the same video appears in two of the indexes being joined")
+    explicit = None
+    if any(p.explicit_paths is not None for p in parts):
+        explicit = np.concatenate([np.asarray(p.paths, dtype=object) for p in parts])
+    report = ReadReport(sum((p.report.video_names for p in parts), []),
+                        np.concatenate([p.report.rows for p in parts]),
+                        np.concatenate([p.report.unannotated for p in parts]),
+                        np.concatenate([p.report.missing for p in parts]),
+                        {k: v for p in parts for k, v in p.report.skipped.items()})
+    return FrameIndex(parts[0].image_root, names, dirs, fmts, np.concatenate(vids).astype(np.int32),
+                      np.concatenate([p.frames for p in parts]), np.concatenate([p.labels for p in parts]),
+                      report, explicit, source or "+".join(p.source for p in parts))

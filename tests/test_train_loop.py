@@ -1,0 +1,179 @@
+"""tools/train.py and the trainer on tiny synthetic ABAW data: work dir contents, LR steps, resume, SIGKILL."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mindface_au.checkpoint import load_checkpoint
+from mindface_au.engine.optim import build_optimizer, is_decayed, lr_per_step, lr_schedule
+
+from conftest import ROOT
+
+TRAIN = os.path.join(ROOT, "tools", "train.py")
+
+
+def tiny_train_args(data_root, work_dir, epochs=2, extra=()):
+    sets = {
+        "model.backbone": "iresnet_mini", "model.input_size": 32, "model.fusion.ffn_dim": 64,
+        "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0,
+        "data.root": data_root, "data.synthetic": "true", "data.synthetic_videos": 4, "data.synthetic_frames": 40,
+        "data.uniform_fraction": 0.5, "data.rare_fraction": 1.0, "data.augment": "false", "data.num_workers": 1,
+        "train.epochs": epochs, "train.batch_size": 8, "train.lr_steps": "[1]", "train.lr": 0.01,
+        "train.work_dir": work_dir, "train.log_interval": 1, "eval.batch_size": 64,
+    }
+    args = []
+    for k, v in sets.items():
+        args += ["--set", f"{k}={v}"]
+    return args + list(extra)
+
+
+def run_train(args, **kw):
+    return subprocess.run([sys.executable, TRAIN, "--no-progress", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=900, **kw)
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("synthetic") / "affwild2")
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, synthetic_root):
+    """One uninterrupted 2-epoch run from a clean data cache (the demo path at a reduced budget)."""
+    work = str(tmp_path_factory.mktemp("run") / "full")
+    res = run_train(tiny_train_args(synthetic_root, work))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return work, res
+
+
+def read_log(work):
+    with open(os.path.join(work, "log.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_lr_schedule_decays_at_configured_epochs():
+    lr = lr_per_step(1e-3, steps_per_epoch=3, epochs=10, lr_steps=[4, 6, 8])
+    per_epoch = lr.reshape(10, 3)
+    assert (per_epoch == per_epoch[:, :1]).all()  # constant inside an epoch
+    np.testing.assert_allclose(per_epoch[:, 0], [1e-3] * 4 + [1e-4] * 2 + [1e-5] * 2 + [1e-6] * 2, rtol=1e-5)
+
+
+def test_weight_decay_spares_bn_bias_and_prelu(tiny_cfg):
+    from mindface_au import build_model
+
+    net = build_model(tiny_cfg)
+    decayed = {p.name for p in net.trainable_params() if is_decayed(p)}
+    assert "backbone.conv1.weight" in decayed and "backbone.fc.weight" in decayed
+    assert not any(n.endswith(("gamma", "beta", "bias", ".w")) for n in decayed)
+    opt = build_optimizer(tiny_cfg, net, steps_per_epoch=5)
+    wd = {p.name: float(w.asnumpy()) for p, w in zip(opt.parameters, opt.weight_decay)}
+    assert len(wd) == len(net.trainable_params())
+    assert wd["backbone.conv1.weight"] == pytest.approx(1e-4) and wd["arl.graph.U.weight"] == pytest.approx(1e-4)
+    assert wd["backbone.bn1.gamma"] == 0.0 and wd["arl.graph.U.bias"] == 0.0 and wd["backbone.prelu.w"] == 0.0
+    assert lr_schedule(tiny_cfg, 5).shape == (5 * tiny_cfg["train"]["epochs"],)
+
+
+def test_work_dir_holds_everything_and_is_written_from_a_clean_cache(full_run, synthetic_root):
+    work, res = full_run
+    assert "creating synthetic" in res.stdout + res.stderr
+    for name in ("config.yaml", "log.jsonl", "last.ckpt", "best.ckpt", "summary.json", "curves.png", "f1_per_au.png"):
+        assert os.path.isfile(os.path.join(work, name)), name
+    assert "| AU1" in res.stdout and "| mean" in res.stdout
+    summary = json.load(open(os.path.join(work, "summary.json")))
+    assert set(summary) >= {"best_epoch", "best_mean_f1", "per_au_f1", "thresholds"}
+    assert len(summary["per_au_f1"]) == 12 and len(summary["thresholds"]) == 12
+    log = read_log(work)
+    epochs = [r for r in log if r["type"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    best_epoch = max(epochs, key=lambda r: r["mean_f1"])
+    assert summary["best_epoch"] == best_epoch["epoch"]
+    assert summary["best_mean_f1"] == pytest.approx(best_epoch["mean_f1"])
+    # the learning rate steps down after epoch 1 (lr_steps [1])
+    steps = [r for r in log if r["type"] == "step"]
+    np.testing.assert_allclose([r["lr"] for r in steps if r["epoch"] == 1], 0.01, rtol=1e-5)
+    np.testing.assert_allclose([r["lr"] for r in steps if r["epoch"] == 2], 0.001, rtol=1e-5)
+
+
+def test_checkpoint_contents(full_run):
+    work, _ = full_run
+    best, meta = load_checkpoint(os.path.join(work, "best.ckpt"))
+    assert len(meta["thresholds"]) == 12 and meta["config"]["model"]["backbone"] == "iresnet_mini"
+    assert "backbone.conv1.weight" in best and not any(k.startswith("accum.") for k in best)
+    last, lmeta = load_checkpoint(os.path.join(work, "last.ckpt"))
+    assert lmeta["epoch"] == 2 and lmeta["step_in_epoch"] == 0 and lmeta["global_step"] > 0
+    assert "global_step" in last and "accum.backbone.conv1.weight" in last  # SGD momentum buffers
+    assert int(last["global_step"].asnumpy().reshape(-1)[0]) == lmeta["global_step"]
+
+
+def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
+    """Stop after 3 steps (state saved every step) and resume for 2 more: the weights, momentum and
+    step counters equal those of a run that did 5 steps without stopping."""
+    from mindface_au.engine.trainer import config_for_run, train
+
+    def cfg(name):
+        args = tiny_train_args(synthetic_root, str(tmp_path / name), extra=["--set", "train.ckpt_interval=1"])
+        return config_for_run(None, [a for a in args if a != "--set"])
+
+    train(cfg("straight"), progress=False, stop_after_steps=5)
+    train(cfg("interrupted"), progress=False, stop_after_steps=3)
+    _, meta = load_checkpoint(str(tmp_path / "interrupted" / "last.ckpt"))
+    assert (meta["epoch"], meta["step_in_epoch"], meta["global_step"]) == (0, 3, 3)
+    train(cfg("interrupted"), resume=True, progress=False, stop_after_steps=2)
+    straight, s_meta = load_checkpoint(str(tmp_path / "straight" / "last.ckpt"))
+    resumed, r_meta = load_checkpoint(str(tmp_path / "interrupted" / "last.ckpt"))
+    assert (r_meta["epoch"], r_meta["step_in_epoch"], r_meta["global_step"]) == (0, 5, 5) == (
+        s_meta["epoch"], s_meta["step_in_epoch"], s_meta["global_step"])
+    assert set(straight) == set(resumed)
+    for name in straight:  # weights, BN statistics, SGD momentum buffers, global_step
+        np.testing.assert_allclose(resumed[name].asnumpy(), straight[name].asnumpy(), rtol=0, atol=1e-5,
+                                   err_msg=name)
+    steps = [r["global_step"] for r in read_log(str(tmp_path / "interrupted")) if r["type"] == "step"]
+    assert steps == [1, 2, 3, 4, 5]
+
+
+def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
+    """Resuming through tools/train.py after a mid-epoch stop ends with the same epochs and steps."""
+    from mindface_au.engine.trainer import config_for_run, train
+
+    work = str(tmp_path / "cli")
+    args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
+    train(config_for_run(None, [a for a in args if a != "--set"]), progress=False, stop_after_steps=3)
+    res = run_train(["--resume", work])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "resumed from" in res.stdout and "epoch 1, step 3" in res.stdout
+    log = read_log(work)
+    assert [r["epoch"] for r in log if r["type"] == "epoch"] == [1, 2]
+    steps = [r["global_step"] for r in log if r["type"] == "step"]
+    full_steps = [r["global_step"] for r in read_log(full_run[0]) if r["type"] == "step"]
+    assert steps == full_steps  # every step once, in order, as many as without the stop
+
+
+def test_sigkill_never_leaves_a_truncated_checkpoint(tmp_path, synthetic_root):
+    work = str(tmp_path / "killed")
+    args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
+    proc = subprocess.Popen([sys.executable, TRAIN, "--no-progress", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    last = os.path.join(work, "last.ckpt")
+    deadline = time.time() + 600
+    while time.time() < deadline and not os.path.isfile(last):
+        time.sleep(0.2)
+    time.sleep(1.5)  # in the middle of later saves
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.path.isfile(last)
+    _, meta = load_checkpoint(last)  # loads whole
+    assert meta["global_step"] >= 1
+    res = run_train(["--resume", work])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    epochs = [r["epoch"] for r in read_log(work) if r["type"] == "epoch"]
+    assert epochs[-1] == 2 and load_checkpoint(last)[1]["epoch"] == 2
+
+
+def test_resume_refuses_a_folder_that_is_not_a_work_dir(tmp_path):
+    res = run_train(["--resume", str(tmp_path)])
+    assert res.returncode == 2 and "not a work dir" in res.stderr
