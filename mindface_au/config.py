@@ -128,6 +128,7 @@ SCHEMA: dict = {
         "log_interval": F(int, 10, min=1),
         "ckpt_interval": F(int, 0, min=0, help="also save last.ckpt every N steps (0: at epoch ends only)"),
         "freeze_bn": F(bool, False, help="BatchNorm keeps its statistics fixed during training"),
+        "save_rank_states": F(bool, False, help="data-parallel: every rank also writes last_rank<r>.ckpt"),
     },
     "eval": {
         "threshold": F(NUM, 0.5, min=0.0, max=1.0),

@@ -36,7 +36,8 @@ def test_rows_are_appended_as_they_come(tmp_path):
         assert lines[1][5:17] == [f"{p:.4f}" for p in probs]
         assert lines[1][17:] == [str(d) for d in decisions]
         writer.write(2, 1 / 30, 0, 0.0, 0)  # frame without a face
-        writer.write_many([(3, 2 / 30, 0, 0.9, 1, probs[::-1], decisions[::-1]), (3, 2 / 30, 1, 0.8, 1, probs, decisions)])
+        writer.write_many([(3, 2 / 30, 0, 0.9, 1, probs[::-1], decisions[::-1]),
+                           (3, 2 / 30, 1, 0.8, 1, probs, decisions)])
         assert writer.rows_written == 4
     lines = _lines(path)
     assert len(lines) == 5 and all(len(line) == 29 for line in lines)
@@ -68,6 +69,11 @@ def test_extra_columns_and_bad_rows(tmp_path):
     with open(path, "a", encoding="utf-8") as f:
         f.write("2,0.0,0\n")
     with pytest.raises(ValueError, match=r"folder.csv:3: expected 30 columns, got 3"):
+        read_au_csv(path)
+    lines = open(path, encoding="utf-8").read().splitlines()[:2]
+    lines[1] = lines[1].replace("0.7000", "high", 1)
+    open(path, "w", encoding="utf-8").write("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"folder.csv:2: column 'AU1_p' holds 'high'"):
         read_au_csv(path)
 
 

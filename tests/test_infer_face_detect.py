@@ -134,6 +134,19 @@ def test_similarity_is_the_least_squares_fit():
         alignment_matrix(np.ones((4, 2)))
 
 
+def test_align_face_matches_an_independent_warp(yu):
+    """Crop of a real photo = warpAffine with the closed-form similarity (no mirroring, no transposition)."""
+    image = read_image(feat_file("0-f1-su-ph.jpg"))
+    landmarks = yu.detect(image)[0].landmarks
+    for size in (112, 224):
+        reference = cv2.warpAffine(image, umeyama_similarity(landmarks, arcface_template(size)), (size, size))
+        crop = align_face(image, landmarks, size)
+        assert crop.shape == (size, size, 3)
+        assert np.abs(crop.astype(np.float32) - reference).mean() < 0.5
+    mirrored = align_face(image[:, ::-1], landmarks * [-1, 1] + [image.shape[1] - 1, 0])
+    assert np.abs(mirrored.astype(np.float32) - align_face(image, landmarks)).mean() > 5  # orientation matters
+
+
 def test_template_scaling_rule():
     np.testing.assert_allclose(arcface_template(224), 2 * ARCFACE_TEMPLATE_112, rtol=1e-6)
     np.testing.assert_allclose(arcface_template(128), ARCFACE_TEMPLATE_112 + [8, 0], rtol=1e-6)

@@ -586,9 +586,9 @@ def _write_annotations(root: str, results: List[dict], val_groups: set, params: 
         stats[r["name"]] = {"split": split, "frames": len(lab), "unannotated": int((~annotated).sum()),
                             "missing_images": int((annotated & ~r["has_image"]).sum())}
     rate = {}
-    for split, names in splits.items():
-        lab = np.concatenate([r["labels"] for r in results if r["name"] in names])
-        lab = lab[(lab >= 0).all(1)]
+    for split, names in splits.items():  # over the usable frames (annotated, with an image)
+        lab = np.concatenate([r["labels"][(r["labels"] >= 0).all(1) & r["has_image"]]
+                              for r in results if r["name"] in names])
         rate[split] = {au: round(float(lab[:, i].mean()), 4) for i, au in enumerate(AU_NAMES)}
     info = {"generator": "mindface_au.data.synthetic", **params, "splits": splits, "positive_rate": rate,
             "per_video": stats}

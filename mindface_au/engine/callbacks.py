@@ -53,10 +53,11 @@ class TrainingLoop(Callback):
         state: a dict shared with the trainer: ``{'epoch', 'step_in_epoch', 'global_step', 'best_mean_f1',
             'best_epoch'}``; it is what ``last.ckpt`` stores as meta.
         set_train_mode: called after evaluation to put the network back into training mode.
+        rank_state_name: also save this rank's state under this file name at each epoch end.
     """
 
     def __init__(self, cfg, net, opt, val_dataset, work_dir, steps_per_epoch, state, set_train_mode,
-                 is_writer=True, progress=True, save_every=0, stop_after_steps=None):
+                 is_writer=True, progress=True, save_every=0, stop_after_steps=None, rank_state_name=None):
         super().__init__()
         self.cfg = cfg
         self.net = net
@@ -70,6 +71,7 @@ class TrainingLoop(Callback):
         self.progress = progress
         self.save_every = save_every
         self.stop_after_steps = stop_after_steps
+        self.rank_state_name = rank_state_name
         self.log = JsonlLog(os.path.join(work_dir, "log.jsonl"), enabled=is_writer)
         self.lr = lr_schedule(cfg, steps_per_epoch)
         self.bar = None
@@ -151,6 +153,8 @@ class TrainingLoop(Callback):
             print(f"\nepoch {epoch}: loss {loss_text}  val mean F1 {100 * result['mean_f1']:.2f} "
                   f"(best thresholds {100 * result['best_threshold_mean_f1']:.2f}, all-positive "
                   f"{100 * result['all_positive_mean_f1']:.2f}){'  *best*' if improved else ''}", flush=True)
+        if self.rank_state_name:
+            save_training_state(self.work_dir, self.net, self.opt, dict(self.state), name=self.rank_state_name)
 
     def _write_summary(self, best_result):
         summary_path = os.path.join(self.work_dir, "summary.json")

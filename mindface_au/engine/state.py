@@ -24,9 +24,9 @@ def _optimizer_state(opt: nn.Optimizer, net: nn.Cell) -> list:
     return [{"name": p.name, "data": p} for p in opt.get_parameters() if id(p) not in own]
 
 
-def save_training_state(work_dir: str, net: nn.Cell, opt: nn.Optimizer, meta: dict) -> str:
+def save_training_state(work_dir: str, net: nn.Cell, opt: nn.Optimizer, meta: dict, name: str = LAST) -> str:
     params = [{"name": n, "data": p} for n, p in net.parameters_and_names()] + _optimizer_state(opt, net)
-    path = os.path.join(work_dir, LAST)
+    path = os.path.join(work_dir, name)
     save_checkpoint(params, path, meta)
     return path
 

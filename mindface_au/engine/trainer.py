@@ -71,8 +71,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     rank, group_size = distributed_env()
     work_dir = cfg["train"]["work_dir"]
     is_writer = rank == 0
-    if is_writer:
-        os.makedirs(work_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
     _prepare_data(cfg, rank)
 
     net = build_model(cfg)
@@ -117,7 +116,8 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     loop = TrainingLoop(cfg, net, opt, val_ds, work_dir, steps_per_epoch, state,
                         set_train_mode=lambda: set_train_mode(net, freeze_bn), is_writer=is_writer,
                         progress=progress, save_every=cfg["train"]["ckpt_interval"],
-                        stop_after_steps=stop_after_steps)
+                        stop_after_steps=stop_after_steps,
+                        rank_state_name=f"last_rank{rank}.ckpt" if cfg["train"]["save_rank_states"] else None)
     if freeze_bn:
         loop.on_train_begin = lambda run_context: set_train_mode(net, True)
     if partial and state["step_in_epoch"] >= steps_per_epoch:  # stopped between the last step and the evaluation

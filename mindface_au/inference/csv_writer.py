@@ -116,10 +116,22 @@ def read_au_csv(path: str) -> Dict[str, np.ndarray]:
     out: Dict[str, np.ndarray] = {}
     for j, name in enumerate(header):
         cells = [r[j] for r in rows]
-        if name in ("frame", "face_id", "success"):
-            out[name] = np.array([int(c) for c in cells], np.int64)
-        elif name in ("timestamp", "confidence") or name.endswith("_p") or name.endswith("_c"):
-            out[name] = np.array([float(c) if c != "" else np.nan for c in cells], np.float64)
-        else:
-            out[name] = np.array(cells, dtype=object)
+        try:
+            if name in ("frame", "face_id", "success"):
+                out[name] = np.array([int(c) for c in cells], np.int64)
+            elif name in ("timestamp", "confidence") or name.endswith("_p") or name.endswith("_c"):
+                out[name] = np.array([float(c) if c != "" else np.nan for c in cells], np.float64)
+            else:
+                out[name] = np.array(cells, dtype=object)
+        except ValueError:
+            bad = next(k for k, c in enumerate(cells) if not _parses(c, name))
+            raise ValueError(f"{path}:{bad + 2}: column {name!r} holds {cells[bad]!r}, not a number") from None
     return out
+
+
+def _parses(cell: str, name: str) -> bool:
+    try:
+        int(cell) if name in ("frame", "face_id", "success") else (cell == "" or float(cell))
+        return True
+    except ValueError:
+        return False
