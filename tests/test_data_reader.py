@@ -185,7 +185,7 @@ def test_list_file_errors_name_line(tmp_path):
     put(path, f"a/00001.jpg {row(*([0] * 12))}\na/00002.jpg 0,1\n".encode())
     with pytest.raises(AnnotationError, match=r"bad.txt:2: expected 12 comma-separated values, got 2 values"):
         read_list_file(path, str(tmp_path), check_images=False, use_cache=False)
-    put(path, f"a/00001.jpg\n".encode())
+    put(path, b"a/00001.jpg\n")
     with pytest.raises(AnnotationError, match=r"bad.txt:1: expected 'relative/path.jpg"):
         read_list_file(path, str(tmp_path), check_images=False, use_cache=False)
 

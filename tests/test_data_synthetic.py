@@ -137,6 +137,15 @@ def test_ensure_synthetic(tmp_path):
     stamp = os.path.getmtime(os.path.join(root, INFO_FILE))
     ensure_synthetic(cfg, progress=False)  # already there: kept
     assert os.path.getmtime(os.path.join(root, INFO_FILE)) == stamp
+    # other parameters: the generator's own folder is remade; someone else's data is left alone
+    bigger = load_config(None, [f"data.root={root}", "data.synthetic=true", "data.synthetic_videos=5",
+                                "data.synthetic_frames=12", "seed=3"])
+    ensure_synthetic(bigger, progress=False)
+    n_videos = sum(read_abaw_split(root, s, use_cache=False).num_videos for s in ("Train_Set", "Validation_Set"))
+    assert n_videos == 5
+    os.remove(os.path.join(root, INFO_FILE))
+    ensure_synthetic(cfg, progress=False)
+    assert not os.path.exists(os.path.join(root, INFO_FILE))
     off = load_config(None, [f"data.root={tmp_path / 'none'}", "data.synthetic=false"])
     ensure_synthetic(off)
     assert not os.path.exists(tmp_path / "none")

@@ -17,17 +17,6 @@ import numpy as np  # noqa: E402
 from mindface_au.cli import make_parser, run_main, setup_from_config  # noqa: E402
 
 
-def parse_smooth(text):
-    """'prob=8,label=6' -> (8, 6)."""
-    values = {"prob": 0, "label": 0}
-    for part in filter(None, (text or "").split(",")):
-        key, _, val = part.partition("=")
-        if key.strip() not in values or not val.strip().isdigit():
-            raise ValueError(f"--smooth {text!r}: expected prob=K,label=K with integers K >= 0")
-        values[key.strip()] = int(val)
-    return values["prob"], values["label"]
-
-
 def main():
     parser = make_parser(__doc__)
     parser.add_argument("--ckpt", help="checkpoint to evaluate (its saved config is used unless --config)")
@@ -48,7 +37,7 @@ def main():
     from mindface_au.engine.evaluator import predict_checkpoints
     from mindface_au.evaluation.predictions import load_predictions, save_predictions
     from mindface_au.evaluation import (all_positive_f1, apply_postprocess, binary_f1, format_f1_table,
-                                        plot_f1_bars, plot_sweep, sweep, write_sweep_csv)
+                                        parse_smooth_spec, plot_f1_bars, plot_sweep, sweep, write_sweep_csv)
 
     ckpts = [c for c in (args.ensemble.split(",") if args.ensemble else [args.ckpt]) if c]
     if args.probs:
@@ -73,7 +62,7 @@ def main():
         thresholds = np.asarray(load_checkpoint(ckpts[0])[1].get("thresholds", 0.5))
     else:
         thresholds = float(args.thresholds)
-    prob_k, label_k = parse_smooth(args.smooth)
+    prob_k, label_k = parse_smooth_spec(args.smooth)
     labels = pred["labels"]
     binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
     per_au = binary_f1(binary, labels)

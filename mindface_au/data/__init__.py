@@ -13,7 +13,7 @@ What the training and evaluation code calls:
 from __future__ import annotations
 
 import os
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..config import ConfigError
 from .abaw import (AnnotationError, NotAbawLayoutError, is_abaw_root, parse_annotation_bytes, parse_annotation_file,
@@ -22,6 +22,9 @@ from .folds import make_folds
 from .index import FrameIndex, ReadReport, concat_indexes
 from .listfile import read_list_file, write_list_file
 from .synthetic import ensure_synthetic, make_synthetic_affwild2
+
+if TYPE_CHECKING:  # MindSpore-dependent: imported on first use
+    from .sampler import ResampleSampler
 
 
 def data_root(cfg: dict) -> str:

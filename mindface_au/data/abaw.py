@@ -158,9 +158,18 @@ def existing_frames(video_dir: Optional[str], ext: str = ".jpg") -> np.ndarray:
     if video_dir is None:
         return np.zeros(0, dtype=np.int64)
     n_ext = len(ext)
-    nums = [int(e.name[:-n_ext]) for e in os.scandir(video_dir)
-            if e.name.endswith(ext) and e.name[:-n_ext].isdigit()]
-    return np.sort(np.asarray(nums, dtype=np.int64))
+    names = [n for n in os.listdir(video_dir) if n.endswith(ext)]
+    width = 5 + n_ext  # the usual 00001.jpg: parsed as one numpy array
+    usual = [n for n in names if len(n) == width]
+    nums = np.zeros(0, dtype=np.int64)
+    if usual:
+        digits = np.frombuffer("".join(usual).encode("ascii", "replace"), np.uint8).reshape(-1, width)[:, :5]
+        digits = digits.astype(np.int64) - 48
+        ok = ((digits >= 0) & (digits <= 9)).all(1)
+        nums = digits[ok] @ np.array([10000, 1000, 100, 10, 1], dtype=np.int64)
+        names = [n for n, good in zip(usual, ok) if not good] + [n for n in names if len(n) != width]
+    rest = [int(n[:-n_ext]) for n in names if n[:-n_ext].isdigit()]
+    return np.sort(np.concatenate([nums, np.asarray(rest, dtype=np.int64)]))
 
 
 # ------------------------------------------------------------------------------------- reader

@@ -39,7 +39,7 @@ import math
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -48,6 +48,7 @@ from ..constants import ABAW_HEADER, AU_NAMES, NUM_AUS
 from .abaw import ANNOTATION_SUBDIR, FRAME_FORMAT, IMAGE_SUBDIR, is_abaw_root
 
 SIZE = 112
+GENERATOR_VERSION = 1  # bump when the rendering or the labels change: ensure_synthetic then regenerates
 A = {name: i for i, name in enumerate(AU_NAMES)}
 INFO_FILE = "synthetic_info.json"
 SHIFT = 4  # OpenCV drawing: fixed-point coordinates with 4 fractional bits
@@ -590,7 +591,7 @@ def _write_annotations(root: str, results: List[dict], val_groups: set, params: 
         lab = np.concatenate([r["labels"][(r["labels"] >= 0).all(1) & r["has_image"]]
                               for r in results if r["name"] in names])
         rate[split] = {au: round(float(lab[:, i].mean()), 4) for i, au in enumerate(AU_NAMES)}
-    info = {"generator": "mindface_au.data.synthetic", **params, "splits": splits, "positive_rate": rate,
+    info = {"generator": "mindface_au.data.synthetic", "version": GENERATOR_VERSION, **params, "splits": splits, "positive_rate": rate,
             "per_video": stats}
     with open(os.path.join(root, INFO_FILE), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=1)
@@ -598,33 +599,46 @@ def _write_annotations(root: str, results: List[dict], val_groups: set, params: 
 
 
 def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
-    """Create the synthetic dataset at ``cfg['data']['root']`` unless an ABAW layout is already there.
+    """Create the synthetic dataset at ``cfg['data']['root']`` unless it is already there.
 
     Only acts when ``cfg['data']['synthetic']`` is true; size from ``data.synthetic_videos`` /
-    ``data.synthetic_frames``, seed from ``seed``. Returns the (expanded) root.
+    ``data.synthetic_frames``, seed from ``seed``. A folder this generator made earlier with other
+    parameters or an older version is replaced; any other existing ABAW layout is used as it is.
+    Returns the (expanded) root.
     """
     d = cfg["data"]
     root = os.path.abspath(os.path.expanduser(d["root"] or os.path.join("~", ".cache", "mindface_au",
                                                                         "synthetic_affwild2")))
     if not d.get("synthetic"):
         return root
+    want = {"version": GENERATOR_VERSION, "videos": d["synthetic_videos"], "frames": d["synthetic_frames"],
+            "seed": cfg["seed"]}
+    info_path = os.path.join(root, INFO_FILE)
     if is_abaw_root(root, (d["train_split"], d["val_split"])):
-        info_path = os.path.join(root, INFO_FILE)
+        info = None
         if os.path.isfile(info_path):
             with open(info_path, encoding="utf-8") as f:
                 info = json.load(f)
-            want = (d["synthetic_videos"], d["synthetic_frames"], cfg["seed"])
-            have = (info.get("videos"), info.get("frames"), info.get("seed"))
-            if want != have:
-                import warnings
-
-                warnings.warn(f"{root} holds synthetic data made with videos/frames/seed {have}, the config asks for "
-                              f"{want}; using what is there (delete the folder to regenerate)", stacklevel=2)
+        if info is None or info.get("generator") != "mindface_au.data.synthetic":
+            return root  # someone's real (or hand-made) data: never touched
+        have = {k: info.get(k) for k in want}
+        if have == want:
+            return root
+        if progress:
+            print(f"{root}: synthetic data made with {have}, the config asks for {want}: regenerating")
+        old = f"{root}.old-{os.getpid()}"
+        os.replace(root, old)
+        try:
+            make_synthetic_affwild2(root, want["videos"], want["frames"], want["seed"], progress=progress)
+        except BaseException:
+            if not os.path.exists(root):
+                os.replace(old, root)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
         return root
     if progress:
-        print(f"creating synthetic Aff-Wild2 data ({d['synthetic_videos']} videos x {d['synthetic_frames']} frames) "
-              f"in {root}")
-    make_synthetic_affwild2(root, d["synthetic_videos"], d["synthetic_frames"], cfg["seed"], progress=progress)
+        print(f"creating synthetic Aff-Wild2 data ({want['videos']} videos x {want['frames']} frames) in {root}")
+    make_synthetic_affwild2(root, want["videos"], want["frames"], want["seed"], progress=progress)
     return root
 
 

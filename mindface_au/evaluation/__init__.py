@@ -8,7 +8,7 @@ from .metrics import (AUF1Metric, all_positive_f1, as_thresholds, best_threshold
                       f1_over_grid, f1_per_au, mean_f1)
 from .predictions import load_predictions, save_predictions
 from .report import format_f1_table, per_au_dict, plot_au_timeline, plot_curves, plot_f1_bars, plot_sweep
-from .smoothing import (PAPER_LABEL_K, PAPER_PROB_K, apply_postprocess, best_sweep_row, read_sweep_csv,
+from .smoothing import (PAPER_LABEL_K, PAPER_PROB_K, apply_postprocess, best_sweep_row, parse_smooth_spec, read_sweep_csv,
                         smooth_labels, smooth_probs, sweep, video_codes, write_sweep_csv)
 from .submission import (ABAW6_HEADER, abaw6_rows, fill_missing_frames, image_location, parse_image_location,
                          read_abaw5, read_abaw5_file, read_abaw6, read_abaw6_locations, write_abaw5, write_abaw6)
@@ -19,7 +19,7 @@ __all__ = [
     "f1_per_au", "mean_f1",
     "load_predictions", "save_predictions",
     "format_f1_table", "per_au_dict", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_sweep",
-    "PAPER_LABEL_K", "PAPER_PROB_K", "apply_postprocess", "best_sweep_row", "read_sweep_csv", "smooth_labels",
+    "PAPER_LABEL_K", "PAPER_PROB_K", "apply_postprocess", "best_sweep_row", "parse_smooth_spec", "read_sweep_csv", "smooth_labels",
     "smooth_probs", "sweep", "video_codes", "write_sweep_csv",
     "ABAW6_HEADER", "abaw6_rows", "fill_missing_frames", "image_location", "parse_image_location", "read_abaw5",
     "read_abaw5_file", "read_abaw6", "read_abaw6_locations", "write_abaw5", "write_abaw6",

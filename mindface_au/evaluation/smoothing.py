@@ -181,6 +181,17 @@ def apply_postprocess(probs, video_ids, prob_k: Optional[int] = PAPER_PROB_K, la
     return pred
 
 
+def parse_smooth_spec(text: Optional[str]) -> tuple:
+    """``'prob=8,label=6'`` -> ``(8, 6)``; either part may be left out (0 = off); None or '' -> (0, 0)."""
+    values = {"prob": 0, "label": 0}
+    for part in filter(None, (text or "").split(",")):
+        key, _, val = part.partition("=")
+        if key.strip() not in values or not val.strip().isdigit():
+            raise ValueError(f"--smooth {text!r}: expected prob=K,label=K with integers K >= 0")
+        values[key.strip()] = int(val)
+    return values["prob"], values["label"]
+
+
 # --------------------------------------------------------------------------- Table 2 sweep
 SWEEP_METHODS = ("none", "prob", "label", "prob+label")
 

@@ -125,8 +125,20 @@ class AUPredictor:
 
     # ------------------------------------------------------------------ prediction
     def predict_preprocessed(self, x: np.ndarray) -> np.ndarray:
-        """(B, 3, S, S) float32 network input -> (B, n) probabilities, in batches of ``batch_size``."""
-        outs = [np.asarray(self._run(x[i:i + self.batch_size]), np.float32) for i in range(0, len(x), self.batch_size)]
+        """(B, 3, S, S) float32 network input -> (B, n) probabilities, in batches of ``batch_size``.
+
+        For the Cell backend a short batch is zero-padded to the next power of two (at most
+        ``batch_size``): GRAPH_MODE compiles once per input shape, so this bounds the compilations.
+        """
+        outs = []
+        for i in range(0, len(x), self.batch_size):
+            chunk = x[i:i + self.batch_size]
+            n = len(chunk)
+            if self.backend == "cell":
+                padded = min(self.batch_size, 1 << (n - 1).bit_length())
+                if padded > n:
+                    chunk = np.concatenate([chunk, np.zeros((padded - n,) + chunk.shape[1:], chunk.dtype)])
+            outs.append(np.asarray(self._run(chunk), np.float32)[:n])
         return np.concatenate(outs) if outs else np.zeros((0, len(self.au_names)), np.float32)
 
     def predict(self, faces) -> tuple:
