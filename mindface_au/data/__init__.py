@@ -22,6 +22,7 @@ from .folds import make_folds
 from .index import FrameIndex, ReadReport, concat_indexes
 from .listfile import read_list_file, write_list_file
 from .synthetic import ensure_synthetic, make_synthetic_affwild2
+from .unlabelled import read_image_folders
 
 if TYPE_CHECKING:  # MindSpore-dependent: imported on first use
     from .sampler import ResampleSampler
@@ -102,18 +103,21 @@ def build_train_dataset(cfg: dict, rank: int = 0, group_size: int = 1, start_epo
     return dataset, sampler, index
 
 
-def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Optional[str] = None):
+def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Optional[str] = None,
+                       index: Optional[FrameIndex] = None):
     """An evaluation dataset in index order: ``(dataset, index)``.
 
     Batches of ``cfg['eval']['batch_size']`` (the last one may be smaller): image float32 (B, 3, S, S)
     (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, 12). Frame i of
     the concatenated output is ``index`` row i: ``index.video_ids``, ``index.frames``, ``index.paths``...
-    Without ``split``/``list_file`` it is the config's validation data.
+    Without ``split``/``list_file`` it is the config's validation data; ``index`` gives the frames
+    directly (e.g. unlabelled test videos from :func:`read_image_folders`).
     """
     from .pipeline import eval_transforms, make_dataset
 
     d = cfg["data"]
-    index = read_index(cfg, "val", split=split, list_file=list_file)
+    if index is None:
+        index = read_index(cfg, "val", split=split, list_file=list_file)
     ops = eval_transforms(cfg["model"]["input_size"], d["norm"], d["resize"])
     dataset = make_dataset(index, ops, cfg["eval"]["batch_size"], sampler=None, drop_remainder=False,
                            num_workers=d["num_workers"])
@@ -135,5 +139,5 @@ def __getattr__(name):  # the MindSpore-dependent parts load on first use
 __all__ = ["build_train_dataset", "build_eval_dataset", "ensure_synthetic", "make_synthetic_affwild2",
            "read_abaw_split", "read_abaw", "read_list_file", "write_list_file", "read_index", "data_root",
            "FrameIndex", "ReadReport", "concat_indexes", "AnnotationError", "NotAbawLayoutError", "is_abaw_root",
-           "parse_annotation_bytes", "parse_annotation_file", "make_folds", "ResampleSampler", "JpegSource",
+           "parse_annotation_bytes", "parse_annotation_file", "make_folds", "read_image_folders", "ResampleSampler", "JpegSource",
            "UnreadableImageReport"]

@@ -47,19 +47,20 @@ def score(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict
     }
 
 
-def predict_checkpoints(cfg: dict, ckpts, weights=None, split=None, list_file=None, progress=True) -> dict:
+def predict_checkpoints(cfg: dict, ckpts, weights=None, split=None, list_file=None, progress=True, index=None) -> dict:
     """Probabilities of one checkpoint or a weighted ensemble over an evaluation split.
 
     Returns ``{'probs' (N, n), 'labels' (N, n), 'video_ids' (N,) video name of each frame,
     'frames' (N,) 1-based frame numbers}`` in dataset order (the arguments of
     :func:`mindface_au.evaluation.save_predictions`); with several checkpoints ``probs`` is their
-    weighted mean. Every checkpoint is rebuilt from ``cfg`` (one architecture for all).
+    weighted mean. Every checkpoint is rebuilt from ``cfg`` (one architecture for all). ``index``
+    (a FrameIndex) replaces the split, e.g. for unlabelled test videos.
     """
     from ..checkpoint import restore_model
     from ..data import build_eval_dataset
     from ..evaluation import weighted_mean
 
-    dataset, index = build_eval_dataset(cfg, split=split, list_file=list_file)
+    dataset, index = build_eval_dataset(cfg, split=split, list_file=list_file, index=index)
     all_probs, labels = [], None
     for path in ckpts:
         net, _ = restore_model(cfg, path)
