@@ -1,8 +1,9 @@
 """Checkpoints: MindSpore ``.ckpt`` files written atomically, with metadata beside the weights.
 
 ``ms.save_checkpoint`` deletes an existing file before writing the new one, so a crash in
-between loses both. :func:`save_checkpoint` writes to ``.<name>.partial.ckpt`` beside it, fsyncs and
-``os.replace``s, so a reader only ever sees the old file or the new one, whole.
+between loses both. :func:`save_checkpoint` writes to a temporary file beside it, fsyncs and
+``os.replace``s (:func:`mindface_au.fileio.atomic_path`), so a reader only ever sees the old
+file or the new one, whole.
 
 Metadata (per-AU thresholds, the resolved config, epoch, ...) is stored as one JSON string
 under the key ``__meta__`` of the checkpoint.
@@ -15,28 +16,16 @@ from typing import Any, Optional
 
 import mindspore as ms
 
+from .fileio import atomic_path
+
 META_KEY = "__meta__"
 
 
 def save_checkpoint(params, path: str, meta: Optional[dict] = None) -> None:
     """Write ``params`` (a Cell, or a list of ``{'name', 'data'}`` / Parameters) and ``meta`` to ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    # MindSpore appends ".ckpt" to names that lack it, so the temporary name keeps that suffix
-    head, tail = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(head, f".{tail}.partial.ckpt")
-    append = {META_KEY: json.dumps(meta or {}, default=_jsonable)}
-    ms.save_checkpoint(params, tmp, append_dict=append)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    # the temporary name keeps the ".ckpt" suffix: MindSpore appends one to names that lack it
+    with atomic_path(path) as tmp:
+        ms.save_checkpoint(params, tmp, append_dict={META_KEY: json.dumps(meta or {}, default=_jsonable)})
 
 
 def load_checkpoint(path: str) -> tuple:

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from mindspore.train import Callback
 
 from ..evaluation import format_f1_table, plot_curves, plot_f1_bars
-from ..evaluation.fileio import atomic_write_text
+from ..fileio import atomic_write_text
 from .evaluator import predict_probs, score
 from .optim import lr_schedule
 from .state import save_best, save_training_state

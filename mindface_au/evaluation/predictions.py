@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from .fileio import atomic_path
+from ..fileio import atomic_path
 
 _OPTIONAL = ("labels", "video_ids", "frames")
 

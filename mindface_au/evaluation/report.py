@@ -10,7 +10,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 import numpy as np
 
 from ..constants import AU_NAMES
-from .fileio import atomic_savefig
+from ..fileio import atomic_savefig
 
 
 def _au_names(n: int) -> List[str]:

@@ -34,7 +34,7 @@ from typing import Iterable, List, Optional, Sequence
 import numpy as np
 
 from ..constants import AU_NAMES
-from .fileio import atomic_write_text
+from ..fileio import atomic_write_text
 from .metrics import ThresholdLike, as_thresholds, binarize, binary_f1, check_probs_labels
 
 EDGES = ("clip", "keep")

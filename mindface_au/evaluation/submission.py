@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..constants import ABAW_HEADER, AU_NAMES
-from .fileio import atomic_write_bytes
+from ..fileio import atomic_write_bytes
 
 ABAW6_HEADER = "image_location," + ABAW_HEADER
 ABAW6_FILENAME = "predictions.txt"

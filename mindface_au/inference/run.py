@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..evaluation import plot_au_timeline, smooth_labels, smooth_probs
-from ..evaluation.fileio import atomic_path
+from ..fileio import atomic_path
 from .csv_writer import AUCsvWriter, read_au_csv
 from .overlay import OverlayVideoWriter, draw_face, draw_no_face
 from .predictor import AUPredictor

@@ -1,4 +1,4 @@
-"""Atomic file writes for evaluation outputs (tables, CSVs, submissions, plots).
+"""Atomic file writes (checkpoints, tables, CSVs, submissions, plots).
 
 Every writer here puts the bytes in a hidden temporary file beside the target, fsyncs it and
 ``os.replace``s it over the target, so a reader (or a run killed mid-write) only ever sees the
@@ -23,6 +23,9 @@ def atomic_path(path: str):
     stem, ext = os.path.splitext(name)
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{ext}", dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # the permissions of a plain open(), not mkstemp's 0600
     try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
