@@ -83,6 +83,9 @@ class TrainingLoop(Callback):
     def _lr_at(self, global_step: int) -> float:
         return float(self.lr[min(global_step, len(self.lr) - 1)])
 
+    def on_train_begin(self, run_context):
+        self.set_train_mode()  # Model has set everything to training mode; frozen BN goes back to eval
+
     def on_train_epoch_begin(self, run_context):
         epoch = self.state["epoch"]
         remaining = self.steps_per_epoch - self.state["step_in_epoch"]

@@ -118,18 +118,19 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
                         progress=progress, save_every=cfg["train"]["ckpt_interval"],
                         stop_after_steps=stop_after_steps,
                         rank_state_name=f"last_rank{rank}.ckpt" if cfg["train"]["save_rank_states"] else None)
-    if freeze_bn:
-        loop.on_train_begin = lambda run_context: set_train_mode(net, True)
+    # corrupt JPEGs met during an epoch are named in a warning at its end
+    from ..data import UnreadableImageReport
+
     if partial and state["step_in_epoch"] >= steps_per_epoch:  # stopped between the last step and the evaluation
         loop.finish_epoch()
     elif partial:
         rest_ds, _, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=state["epoch"],
                                             skip_steps=state["step_in_epoch"])
-        model.train(state["epoch"] + 1, rest_ds, callbacks=[loop], dataset_sink_mode=False,
-                    initial_epoch=state["epoch"])
+        model.train(state["epoch"] + 1, rest_ds, callbacks=[loop, UnreadableImageReport(rest_ds)],
+                    dataset_sink_mode=False, initial_epoch=state["epoch"])
     if state["epoch"] < cfg["train"]["epochs"] and not loop.stopped:
-        model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop], dataset_sink_mode=False,
-                    initial_epoch=state["epoch"])
+        model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop, UnreadableImageReport(train_ds)],
+                    dataset_sink_mode=False, initial_epoch=state["epoch"])
     summary_path = os.path.join(work_dir, "summary.json")
     if is_writer and os.path.isfile(summary_path):
         import json
