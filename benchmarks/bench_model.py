@@ -27,7 +27,6 @@ def main():
     cfg = load_args_config(args)
     setup_from_config(cfg)
     import mindspore as ms
-    import mindspore.nn as nn
 
     from mindface_au.engine.optim import build_optimizer
     from mindface_au.engine.trainer import amp_settings

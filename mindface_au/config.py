@@ -271,13 +271,6 @@ def check_consistency(cfg: dict, where: str) -> None:
         raise ConfigError(f"{where}: train.lr_steps: must be increasing, got {cfg['train']['lr_steps']}")
 
 
-def get(cfg: dict, dotted: str) -> Any:
-    node = cfg
-    for k in dotted.split("."):
-        node = node[k]
-    return node
-
-
 def dump_config(cfg: dict, path: str) -> None:
     """Write the resolved configuration (atomic: temp file + replace)."""
     tmp = path + ".tmp"
