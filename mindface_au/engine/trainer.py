@@ -46,18 +46,22 @@ def amp_settings(cfg: dict) -> tuple:
     return level, ms.amp.FixedLossScaleManager(1024.0, drop_overflow_update=False)
 
 
-def _prepare_data(cfg: dict, rank: int):
-    from ..data import ensure_synthetic
+def _prepare_data(cfg: dict, rank: int, wait_s: int = 3600) -> None:
+    """Synthetic data, when asked for, is made by rank 0; the other ranks wait for its layout."""
+    from ..data import data_root, ensure_synthetic, is_abaw_root
 
-    if cfg["data"]["synthetic"]:
-        if rank == 0:
-            ensure_synthetic(cfg)
-        else:  # the other ranks wait for rank 0's data
-            marker = os.path.join(os.path.expanduser(cfg["data"]["root"]), "annotations")
-            for _ in range(3600):
-                if os.path.isdir(marker):
-                    break
-                time.sleep(1)
+    if not cfg["data"]["synthetic"]:
+        return
+    if rank == 0:
+        ensure_synthetic(cfg)
+        return
+    root = data_root(cfg)
+    splits = (cfg["data"]["train_split"], cfg["data"]["val_split"])
+    for _ in range(wait_s):
+        if is_abaw_root(root, splits):
+            return
+        time.sleep(1)
+    raise TimeoutError(f"rank {rank}: rank 0 did not create the synthetic data in {root} within {wait_s} s")
 
 
 def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_steps=None) -> dict:
