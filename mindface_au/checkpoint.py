@@ -28,11 +28,20 @@ def save_checkpoint(params, path: str, meta: Optional[dict] = None) -> None:
         ms.save_checkpoint(params, tmp, append_dict={META_KEY: json.dumps(meta or {}, default=_jsonable)})
 
 
-def load_checkpoint(path: str) -> tuple:
+def _is_meta(name: str) -> bool:
+    return name == META_KEY
+
+
+def load_checkpoint_meta(path: str) -> dict:
+    """Only the metadata of a checkpoint (the weights are not read)."""
+    return load_checkpoint(path, meta_only=True)[1]
+
+
+def load_checkpoint(path: str, meta_only: bool = False) -> tuple:
     """``(param_dict, meta)``: the Parameters by name, and the metadata dict ({} if none)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    params = ms.load_checkpoint(path)
+    params = ms.load_checkpoint(path, choice_func=_is_meta) if meta_only else ms.load_checkpoint(path)
     meta = {}
     if META_KEY in params:
         raw = params.pop(META_KEY)
@@ -100,7 +109,7 @@ def config_from_checkpoint(ckpt_path: Optional[str], config_path: Optional[str],
 
     if config_path or not ckpt_path:
         return load_config(config_path, overrides)
-    _, meta = load_checkpoint(ckpt_path)
+    meta = load_checkpoint_meta(ckpt_path)
     if "config" not in meta:
         raise ValueError(f"{ckpt_path} holds no config: pass --config")
     return load_config(None, overrides, initial=meta["config"], initial_source=f"{ckpt_path} (saved config)")

@@ -33,7 +33,7 @@ def main():
     parser.add_argument("--out", help="folder for the table, plots and CSV (default: beside the checkpoint)")
     args = parser.parse_args()
 
-    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint
+    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint_meta
     from mindface_au.engine.evaluator import predict_checkpoints
     from mindface_au.evaluation.predictions import load_predictions, save_predictions
     from mindface_au.evaluation import (all_positive_f1, apply_postprocess, binary_f1, format_f1_table,
@@ -59,7 +59,7 @@ def main():
     if args.thresholds == "ckpt":
         if not ckpts:
             raise ValueError("--thresholds ckpt needs --ckpt")
-        thresholds = np.asarray(load_checkpoint(ckpts[0])[1].get("thresholds", 0.5))
+        thresholds = np.asarray(load_checkpoint_meta(ckpts[0]).get("thresholds", 0.5))
     else:
         thresholds = float(args.thresholds)
     prob_k, label_k = parse_smooth_spec(args.smooth)

@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--thresholds", default="0.5", help="0.5, a number, or 'ckpt' (per-AU, from the checkpoint)")
     args = parser.parse_args()
 
-    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint
+    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint_meta
     from mindface_au.data import read_image_folders
     from mindface_au.data.unlabelled import read_video_list
     from mindface_au.engine.evaluator import predict_checkpoints
@@ -66,7 +66,7 @@ def main():
     setup_from_config(cfg)
     weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     pred = predict_checkpoints(cfg, ckpts, weights, index=index)
-    thresholds = (np.asarray(load_checkpoint(ckpts[0])[1].get("thresholds", 0.5)) if args.thresholds == "ckpt"
+    thresholds = (np.asarray(load_checkpoint_meta(ckpts[0]).get("thresholds", 0.5)) if args.thresholds == "ckpt"
                   else float(args.thresholds))
     binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
     names = index.video_names

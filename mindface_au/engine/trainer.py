@@ -88,9 +88,9 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_mean_f1": -1.0, "best_epoch": 0}
     # the sampler must know where a resumed run starts: read the state's meta before building the data
     if resume:
-        from ..checkpoint import load_checkpoint
+        from ..checkpoint import load_checkpoint_meta
 
-        _, meta = load_checkpoint(os.path.join(work_dir, LAST))
+        meta = load_checkpoint_meta(os.path.join(work_dir, LAST))
         state.update({k: meta[k] for k in state if k in meta})
     # resumed inside an epoch: that epoch's remaining batches come from a sampler that skips the done ones
     partial = state["step_in_epoch"] > 0
