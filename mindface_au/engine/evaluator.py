@@ -13,7 +13,7 @@ from ..evaluation import all_positive_f1, best_thresholds, f1_per_au
 from ..models import WithSigmoid
 
 
-def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True, max_batches=None):
+def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True):
     """``(probs (N, n) float32, labels (N, n) int8)`` over a dataset of (image, label) batches, in order."""
     net.set_train(False)
     forward = WithSigmoid(net)
@@ -21,9 +21,7 @@ def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = Tr
     probs, labels = [], []
     total = dataset.get_dataset_size()
     it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
-    for i, (image, label) in enumerate(tqdm(it, total=total, desc=desc, disable=not progress, leave=False)):
-        if max_batches is not None and i >= max_batches:
-            break
+    for image, label in tqdm(it, total=total, desc=desc, disable=not progress, leave=False):
         probs.append(forward(ms.Tensor(image)).asnumpy())
         labels.append(np.asarray(label))
     if not probs:

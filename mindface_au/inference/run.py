@@ -8,6 +8,7 @@ written CSV, per face track; the timeline plot reads the CSV too.
 """
 from __future__ import annotations
 
+import csv
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from ..evaluation import plot_au_timeline, smooth_labels, smooth_probs
+from ..evaluation import binarize, plot_au_timeline, smooth_labels, smooth_probs
 from ..fileio import atomic_path
 from .csv_writer import AUCsvWriter, read_au_csv
 from .overlay import OverlayVideoWriter, draw_face, draw_no_face
@@ -200,11 +201,9 @@ def smooth_csv(path: str, prob_k: int, label_k: int, thresholds) -> None:
     smoothed = probs.copy()
     if prob_k:
         smoothed[ok] = smooth_probs(probs[ok], tracks[ok], prob_k)
-    decisions = (smoothed >= np.asarray(thresholds)[None, :]).astype(np.int8)
+    decisions = binarize(smoothed, thresholds)
     if label_k:
         decisions[ok] = smooth_labels(decisions[ok], tracks[ok], label_k)
-    import csv
-
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     header = rows[0]
