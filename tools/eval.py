@@ -14,32 +14,29 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from mindface_au.cli import make_parser, run_main, setup_from_config  # noqa: E402
+from mindface_au.cli import (add_model_args, make_parser, model_args, run_main, setup_from_config,  # noqa: E402
+                             thresholds_arg)
 
 
 def main():
     parser = make_parser(__doc__)
-    parser.add_argument("--ckpt", help="checkpoint to evaluate (its saved config is used unless --config)")
-    parser.add_argument("--ensemble", help="comma-separated checkpoints whose probabilities are averaged")
-    parser.add_argument("--weights", help="comma-separated ensemble weights (default: equal)")
+    add_model_args(parser)
     parser.add_argument("--probs", help="re-score saved predictions (.npz from --save-probs) without the network")
     parser.add_argument("--split", help="ABAW split (default: data.val_split)")
     parser.add_argument("--list", dest="list_file", help="evaluate a list file (relative/path.jpg 0,1,...) instead")
-    parser.add_argument("--thresholds", default="0.5", help="0.5 (the ABAW metric), a number, or 'ckpt' for the "
-                        "per-AU thresholds saved with the checkpoint")
     parser.add_argument("--smooth", help="post-processing, e.g. prob=8,label=6")
     parser.add_argument("--sweep", action="store_true", help="Table 2 sweep of k = 1..10 (CSV + plot)")
     parser.add_argument("--save-probs", help="write the predictions to this .npz")
     parser.add_argument("--out", help="folder for the table, plots and CSV (default: beside the checkpoint)")
     args = parser.parse_args()
 
-    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint_meta
+    from mindface_au.checkpoint import config_from_checkpoint
     from mindface_au.engine.evaluator import predict_checkpoints
     from mindface_au.evaluation.predictions import load_predictions, save_predictions
     from mindface_au.evaluation import (all_positive_f1, apply_postprocess, binary_f1, format_f1_table,
                                         parse_smooth_spec, plot_f1_bars, plot_sweep, sweep, write_sweep_csv)
 
-    ckpts = [c for c in (args.ensemble.split(",") if args.ensemble else [args.ckpt]) if c]
+    ckpts, weights = model_args(args)
     if args.probs:
         pred = load_predictions(args.probs)
         if pred["labels"] is None or pred["video_ids"] is None:
@@ -49,19 +46,13 @@ def main():
     else:
         cfg = config_from_checkpoint(ckpts[0], args.config, args.overrides)
         setup_from_config(cfg)
-        weights = [float(w) for w in args.weights.split(",")] if args.weights else None
         pred = predict_checkpoints(cfg, ckpts, weights, args.split, args.list_file)
     if args.save_probs:
         save_predictions(args.save_probs, pred["probs"], pred["labels"], pred["video_ids"], pred["frames"],
                          meta={"checkpoints": ckpts, "weights": args.weights})
         print(f"predictions -> {args.save_probs}")
 
-    if args.thresholds == "ckpt":
-        if not ckpts:
-            raise ValueError("--thresholds ckpt needs --ckpt")
-        thresholds = np.asarray(load_checkpoint_meta(ckpts[0]).get("thresholds", 0.5))
-    else:
-        thresholds = float(args.thresholds)
+    thresholds = thresholds_arg(args, ckpts)
     prob_k, label_k = parse_smooth_spec(args.smooth)
     labels = pred["labels"]
     binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)

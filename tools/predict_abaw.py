@@ -16,9 +16,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
 
-from mindface_au.cli import make_parser, run_main, setup_from_config  # noqa: E402
+from mindface_au.cli import (add_model_args, make_parser, model_args, run_main, setup_from_config,  # noqa: E402
+                             thresholds_arg)
 
 
 def read_frame_counts(path):
@@ -35,9 +35,7 @@ def read_frame_counts(path):
 
 def main():
     parser = make_parser(__doc__)
-    parser.add_argument("--ckpt", help="checkpoint (its saved config is used unless --config)")
-    parser.add_argument("--ensemble", help="comma-separated checkpoints whose probabilities are averaged")
-    parser.add_argument("--weights", help="ensemble weights (default equal)")
+    add_model_args(parser)
     parser.add_argument("--root", required=True, help="folder holding cropped_aligned/")
     parser.add_argument("--videos", help="file of test video names, one per line (default: every folder)")
     parser.add_argument("--frame-counts", help="CSV video,frames with each video's number of frames")
@@ -45,17 +43,16 @@ def main():
     parser.add_argument("--template", help="abaw6: the organisers' file whose image locations set the rows")
     parser.add_argument("--out", required=True, help="abaw5: folder; abaw6: predictions.txt (or a folder)")
     parser.add_argument("--smooth", help="post-processing per video, e.g. prob=8,label=6")
-    parser.add_argument("--thresholds", default="0.5", help="0.5, a number, or 'ckpt' (per-AU, from the checkpoint)")
     args = parser.parse_args()
 
-    from mindface_au.checkpoint import config_from_checkpoint, load_checkpoint_meta
+    from mindface_au.checkpoint import config_from_checkpoint
     from mindface_au.data import read_image_folders
     from mindface_au.data.unlabelled import read_video_list
     from mindface_au.engine.evaluator import predict_checkpoints
     from mindface_au.evaluation import (abaw6_rows, apply_postprocess, parse_smooth_spec, read_abaw6_locations,
                                         write_abaw5, write_abaw6)
 
-    ckpts = [c for c in (args.ensemble.split(",") if args.ensemble else [args.ckpt]) if c]
+    ckpts, weights = model_args(args)
     if not ckpts:
         raise ValueError("give --ckpt or --ensemble")
     prob_k, label_k = parse_smooth_spec(args.smooth)
@@ -64,10 +61,8 @@ def main():
     counts = read_frame_counts(args.frame_counts) if args.frame_counts else {}
     cfg = config_from_checkpoint(ckpts[0], args.config, args.overrides)
     setup_from_config(cfg)
-    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
     pred = predict_checkpoints(cfg, ckpts, weights, index=index)
-    thresholds = (np.asarray(load_checkpoint_meta(ckpts[0]).get("thresholds", 0.5)) if args.thresholds == "ckpt"
-                  else float(args.thresholds))
+    thresholds = thresholds_arg(args, ckpts)
     binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
     names = index.video_names
     per_frames = [index.frames[index.video_ids == v] for v in range(len(names))]
