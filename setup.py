@@ -10,6 +10,7 @@ setup(
     packages=find_packages(include=["mindface_au", "mindface_au.*"]),
     python_requires=">=3.9",
     install_requires=requirements,
+    entry_points={"console_scripts": ["mindface-au=mindface_au.commands:main"]},
     extras_require={
         "onnx": ["onnx", "onnxruntime"],
         "infer": ["yuface", "tqdm", "matplotlib"],

@@ -9,6 +9,21 @@ from typing import Callable, Optional
 from .config import ConfigError, add_config_args, load_config
 
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def config_path(name: str) -> str:
+    """A recipe (or folder of recipes) of the project's ``configs/``, e.g. ``config_path('demo_cpu.yaml')``.
+
+    The recipes live beside the package in a checkout or an editable install (``pip install -e .``).
+    """
+    path = os.path.join(REPO_ROOT, "configs", name)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: the project's recipes are not beside this install of mindface_au; "
+                                "pass --config FILE (or install from a checkout with pip install -e .)")
+    return path
+
+
 def make_parser(description: str, default_config: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -1,45 +1,6 @@
-"""Train the rows of the paper's ablation (Table 3) and write the table as Markdown (+ JSON and a bar plot).
-
-    python tools/ablation.py                          # configs/ablation/*.yaml: demo budget, synthetic data
-    python tools/ablation.py --set train.epochs=2     # overrides apply to every row
-    python tools/ablation.py --rows 1_baseline,5_ff
-
-The pretraining row (Glint360K backbone) is skipped: no pretrained IResNet ships in any package.
-"""
-import glob
-import os
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from mindface_au.cli import run_main  # noqa: E402
-
-
-def main():
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default=os.path.join(ROOT, "configs", "ablation"), help="folder of row recipes")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--rows", help="comma-separated row names to run (default: all)")
-    parser.add_argument("--out", default="work_dirs/ablation/table.md")
-    args = parser.parse_args()
-
-    from mindface_au.engine.ablation import ablation_table, run_ablation, write_ablation
-
-    paths = sorted(glob.glob(os.path.join(args.configs, "*.yaml")))
-    if args.rows:
-        wanted = set(args.rows.split(","))
-        paths = [p for p in paths if os.path.splitext(os.path.basename(p))[0] in wanted]
-    if not paths:
-        raise FileNotFoundError(f"no row recipes in {args.configs}" + (f" named {args.rows}" if args.rows else ""))
-    results = run_ablation(paths, args.overrides)
-    write_ablation(results, args.out)
-    print(ablation_table(results))
-    print(f"-> {args.out}")
-    return 0
-
+"""Train the rows of the paper's ablation (Table 3) and write the table as Markdown (+ JSON and a bar plot). (shell over :mod:`mindface_au.commands.ablation`; also ``mindface-au ablation``)."""
+from mindface_au.cli import run_main
+from mindface_au.commands.ablation import main
 
 if __name__ == "__main__":
     run_main(main)

@@ -1,42 +1,6 @@
-"""Write a small synthetic dataset in the exact Aff-Wild2 / ABAW AU layout (rendered 112x112 faces).
-
-    python tools/make_synthetic_affwild2.py --out data/synthetic_affwild2 --videos 24 --frames 300 --seed 0
-
-Each of the 12 AUs changes its own facial region (see mindface_au/data/synthetic.py); labels have
-real-data co-occurrence, rare AUs and multi-frame episodes; a few rows are -1 and a few images
-missing. Deterministic from the seed. ``--montage PNG`` also saves one face per AU for a look.
-"""
-import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mindface_au.cli import run_main  # noqa: E402
-from mindface_au.constants import AU_NAMES  # noqa: E402
-from mindface_au.data.synthetic import make_synthetic_affwild2, save_montage  # noqa: E402
-
-
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="output folder (absent or empty)")
-    p.add_argument("--videos", type=int, default=24)
-    p.add_argument("--frames", type=int, default=300, help="frames per video")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--val-fraction", type=float, default=0.25, help="share of the videos in Validation_Set")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, at most 4)")
-    p.add_argument("--montage", metavar="PNG", help="also save a grid: rows = identities, columns = neutral + each AU")
-    args = p.parse_args()
-    info = make_synthetic_affwild2(args.out, args.videos, args.frames, args.seed, args.val_fraction, args.workers)
-    for split, names in info["splits"].items():
-        rate = info["positive_rate"][split]
-        print(f"{split}: {len(names)} videos; positive rate " + " ".join(f"{a}:{100 * rate[a]:.0f}%" for a in AU_NAMES))
-    print(f"written to {os.path.abspath(args.out)}")
-    if args.montage:
-        save_montage(args.montage, seed=args.seed)
-        print(f"montage: {args.montage}")
-    return 0
-
+"""Write a small synthetic dataset in the exact Aff-Wild2 / ABAW AU layout (rendered 112x112 faces). (shell over :mod:`mindface_au.commands.make_synthetic`; also ``mindface-au make-synthetic``)."""
+from mindface_au.cli import run_main
+from mindface_au.commands.make_synthetic import main
 
 if __name__ == "__main__":
     run_main(main)
