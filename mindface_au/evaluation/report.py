@@ -5,7 +5,7 @@ needed) and are written atomically; the file type follows the extension (.png, .
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -212,9 +212,3 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
         axes[1].set_title("predicted: black = 1 (prob >= threshold)", fontsize=9)
     axes[-1].set_xlabel("time (s)" if fps else "frame")
     return atomic_savefig(fig, path)
-
-
-def per_au_dict(values, names: Optional[Sequence[str]] = None) -> Dict[str, float]:
-    """(C,) values -> {AU name: float}, for JSON summaries."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    return {n: float(x) for n, x in zip(names or _au_names(v.size), v)}
