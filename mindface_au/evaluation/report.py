@@ -212,3 +212,42 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
         axes[1].set_title("predicted: black = 1 (prob >= threshold)", fontsize=9)
     axes[-1].set_xlabel("time (s)" if fps else "frame")
     return atomic_savefig(fig, path)
+
+
+def plot_folds(summary: dict, path: str) -> str:
+    """k-fold split check: bars of each fold's share of the frames and of every AU's positives.
+
+    ``summary``: :func:`mindface_au.data.folds.write_folds`'s dict (``folds`` -> name ->
+    ``frames``, ``positives`` {AU: count}, ``videos``; ``rare_aus``). A dashed line marks 1/k.
+    """
+    folds = summary["folds"]
+    names = list(folds)
+    cats = ["frames"] + list(AU_NAMES)
+    values = np.array([[folds[n]["frames"]] + [folds[n]["positives"][a] for a in AU_NAMES] for n in names], float)
+    share = values / np.maximum(values.sum(0), 1)
+    fig = _figure(11, 4)
+    ax = fig.subplots()
+    width = 0.8 / len(names)
+    x = np.arange(len(cats))
+    for i, n in enumerate(names):
+        ax.bar(x + i * width - 0.4 + width / 2, share[i], width, label=f"{n} ({len(folds[n]['videos'])} videos)")
+    ax.axhline(1 / len(names), color="k", lw=0.8, ls="--")
+    ax.set_xticks(x)
+    ax.set_xticklabels([c + ("*" if c in summary["rare_aus"] else "") for c in cats])
+    ax.set_ylabel("share of frames / positives")
+    ax.set_title("k-fold split by video (* rare AU)")
+    ax.legend(fontsize=8)
+    return atomic_savefig(fig, path)
+
+
+def plot_image_grid(grid, path: str, column_labels: Sequence[str], cell: int, scale: int = 2) -> str:
+    """An (H, W, 3) uint8 image grid of ``cell``-pixel columns, with a label over each column, as a PNG."""
+    grid = np.asarray(grid)
+    fig = _figure(grid.shape[1] * scale / 100, grid.shape[0] * scale / 100 + 0.4)
+    ax = fig.subplots()
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_xticks([cell * (k + 0.5) for k in range(len(column_labels))])
+    ax.set_xticklabels(list(column_labels))
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    return atomic_savefig(fig, path)
