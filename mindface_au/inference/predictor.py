@@ -65,7 +65,7 @@ class AUPredictor:
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
         import mindspore as ms
 
-        from ..checkpoint import config_from_checkpoint, restore_model
+        from ..weights import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
         from ..runtime import setup_context
 
