@@ -25,6 +25,23 @@ class ConfigError(ValueError):
     """A recipe or an override that does not fit the schema."""
 
 
+class Config(dict):
+    """The resolved configuration: a plain nested dict plus ``sources``, where each key was set.
+
+    ``sources`` maps a dotted key (``'device'``, ``'train.epochs'``) to the recipe file, the
+    ``--set key=value`` override or the checkpoint whose layer set it last; keys left at their
+    schema default are absent. Messages about a value name its source
+    (e.g. :func:`mindface_au.runtime.resolve_device`). It dumps to YAML and JSON as a dict.
+    """
+
+    def __init__(self, *args, sources: Optional[dict] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sources = dict(sources or {})
+
+
+yaml.SafeDumper.add_representer(Config, yaml.representer.SafeRepresenter.represent_dict)
+
+
 @dataclass(frozen=True)
 class Field:
     """One leaf of the schema: its type(s), default and allowed values."""
@@ -49,8 +66,11 @@ def F(types, default, **kw) -> Field:
 
 NUM = (int, float)
 
+DEVICES = ("auto", "Ascend", "GPU", "CPU")  # auto: the first of Ascend, GPU, CPU that is present
+
 SCHEMA: dict = {
-    "device": F(str, "CPU", choices=("CPU", "GPU", "Ascend"), help="MindSpore device target"),
+    "device": F(str, "auto", choices=DEVICES,
+                help="MindSpore device target; auto: Ascend, else GPU, else CPU, whichever is present"),
     "mode": F(str, "graph", choices=("graph", "pynative"), help="GRAPH_MODE (default) or PYNATIVE_MODE"),
     "seed": F(int, 0, min=0),
     "model": {
@@ -175,7 +195,8 @@ def _check_leaf(field: Field, value: Any, path: str, where: str) -> Any:
     return value
 
 
-def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "") -> dict:
+def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "",
+           sources: Optional[dict] = None) -> dict:
     for key, value in update.items():
         path = f"{prefix}{key}"
         if key not in schema:
@@ -185,9 +206,11 @@ def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "")
         if isinstance(node, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {path}: expected a mapping, got {type(value).__name__} {value!r}")
-            _merge(base[key], value, node, where, path + ".")
+            _merge(base[key], value, node, where, path + ".", sources)
         else:
             base[key] = _check_leaf(node, value, path, where)
+            if sources is not None:
+                sources[path] = where
     return base
 
 
@@ -233,20 +256,21 @@ def _nest(keys: list, value: Any) -> dict:
 
 
 def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initial: Optional[dict] = None,
-                initial_source: str = "<initial>") -> dict:
+                initial_source: str = "<initial>") -> Config:
     """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
 
-    Every layer is validated; errors name the key and where it came from.
+    Every layer is validated; errors name the key and where it came from. The result is a
+    :class:`Config` (a dict) whose ``sources`` tell which layer set each key.
     """
-    cfg = defaults()
+    cfg = Config(defaults())
     if initial is not None:
-        _merge(cfg, initial, SCHEMA, initial_source)
+        _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
     if path is not None:
         for file, data in _read_yaml(path):
-            _merge(cfg, data, SCHEMA, file)
+            _merge(cfg, data, SCHEMA, file, sources=cfg.sources)
     for text in overrides or ():
         keys, value = parse_override(text)
-        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}")
+        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", sources=cfg.sources)
     check_consistency(cfg, path or "<defaults>")
     return cfg
 
