@@ -25,6 +25,23 @@ class ConfigError(ValueError):
     """A recipe or an override that does not fit the schema."""
 
 
+class Config(dict):
+    """The resolved configuration: a plain nested dict plus ``sources``, where each key was set.
+
+    ``sources`` maps a dotted key (``'device'``, ``'train.epochs'``) to the recipe file, the
+    ``--set key=value`` override or the checkpoint whose layer set it last; keys left at their
+    schema default are absent. Messages about a value name its source
+    (e.g. :func:`mindface_au.runtime.resolve_device`). It dumps to YAML and JSON as a dict.
+    """
+
+    def __init__(self, *args, sources: Optional[dict] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sources = dict(sources or {})
+
+
+yaml.SafeDumper.add_representer(Config, yaml.representer.SafeRepresenter.represent_dict)
+
+
 @dataclass(frozen=True)
 class Field:
     """One leaf of the schema: its type(s), default and allowed values."""
@@ -49,8 +66,11 @@ def F(types, default, **kw) -> Field:
 
 NUM = (int, float)
 
+DEVICES = ("auto", "Ascend", "GPU", "CPU")  # auto: the first of Ascend, GPU, CPU that is present
+
 SCHEMA: dict = {
-    "device": F(str, "CPU", choices=("CPU", "GPU", "Ascend"), help="MindSpore device target"),
+    "device": F(str, "auto", choices=DEVICES,
+                help="MindSpore device target; auto: Ascend, else GPU, else CPU, whichever is present"),
     "mode": F(str, "graph", choices=("graph", "pynative"), help="GRAPH_MODE (default) or PYNATIVE_MODE"),
     "seed": F(int, 0, min=0),
     "model": {
@@ -176,8 +196,7 @@ def _check_leaf(field: Field, value: Any, path: str, where: str) -> Any:
 
 
 def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "",
-           explicit: Optional[dict] = None) -> dict:
-    """Validate ``update`` into ``base``; record each leaf it sets in ``explicit`` (dotted path -> ``where``)."""
+           sources: Optional[dict] = None) -> dict:
     for key, value in update.items():
         path = f"{prefix}{key}"
         if key not in schema:
@@ -187,11 +206,11 @@ def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "",
         if isinstance(node, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {path}: expected a mapping, got {type(value).__name__} {value!r}")
-            _merge(base[key], value, node, where, path + ".", explicit)
+            _merge(base[key], value, node, where, path + ".", sources)
         else:
             base[key] = _check_leaf(node, value, path, where)
-            if explicit is not None:
-                explicit[path] = where
+            if sources is not None:
+                sources[path] = where
     return base
 
 
@@ -237,26 +256,26 @@ def _nest(keys: list, value: Any) -> dict:
 
 
 def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initial: Optional[dict] = None,
-                initial_source: str = "<initial>") -> dict:
+                initial_source: str = "<initial>") -> Config:
     """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
 
     Every layer is validated; errors name the key and where it came from. ``model.name`` must
     be a registered network; the keys it decides (its backbone, fusion, input size,
     normalisation, eval resize: :meth:`mindface_au.models.ModelDefaults.config_values`) take its
     values wherever no layer set them, so ``--set model.name=au_net_r50_attention`` builds an
-    IResNet50 and the resolved config says so.
+    IResNet50 and the resolved config says so. The result is a
+    :class:`Config` (a dict) whose ``sources`` tell which layer set each key.
     """
-    cfg = defaults()
-    explicit: dict = {}
+    cfg = Config(defaults())
     if initial is not None:
-        _merge(cfg, initial, SCHEMA, initial_source, explicit=explicit)
+        _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
     if path is not None:
         for file, data in _read_yaml(path):
-            _merge(cfg, data, SCHEMA, file, explicit=explicit)
+            _merge(cfg, data, SCHEMA, file, sources=cfg.sources)
     for text in overrides or ():
         keys, value = parse_override(text)
-        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", explicit=explicit)
-    apply_model_defaults(cfg, explicit)
+        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", sources=cfg.sources)
+    apply_model_defaults(cfg, cfg.sources)
     check_consistency(cfg, path or "<defaults>")
     return cfg
 

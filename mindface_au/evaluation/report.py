@@ -1,4 +1,4 @@
-"""Human-facing results: the per-AU F1 table and plots (bars, training curves, sweep, AU timeline).
+"""Human-facing results: the per-AU F1 table and plots (bars, training curves, sweep, AU timeline, AU rates).
 
 Plots use matplotlib's object API (``matplotlib.figure.Figure``, no pyplot state, no display
 needed) and are written atomically; the file type follows the extension (.png, .pdf, .svg).
@@ -169,6 +169,29 @@ def plot_sweep(rows: Sequence[dict], path: str, title: str = "temporal smoothing
     ax.set_ylabel("mean F1 (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return atomic_savefig(fig, path)
+
+
+def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: str = "AU positive rate") -> str:
+    """Grouped bars of per-AU positive rates (x100), one group member per entry of ``rates``
+    ({label, e.g. a split: (C,) rates in [0, 1]}); returns ``path``."""
+    groups = {label: 100 * np.asarray(v, dtype=np.float64).reshape(-1) for label, v in rates.items()}
+    if not groups:
+        raise ValueError("no positive rates to plot")
+    sizes = {v.size for v in groups.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"every entry needs the same number of AUs, got sizes {sorted(sizes)}")
+    n = sizes.pop()
+    fig = _figure(10, 3.5)
+    ax = fig.subplots()
+    x = np.arange(n)
+    width = 0.8 / len(groups)
+    for i, (label, values) in enumerate(groups.items()):
+        ax.bar(x + (i + 0.5) * width - 0.4, values, width, label=label)
+    ax.set_xticks(x, _au_names(n))
+    ax.set_ylabel("positive rate (%)")
+    ax.set_title(title)
     ax.legend(fontsize=8)
     return atomic_savefig(fig, path)
 

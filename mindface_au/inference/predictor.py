@@ -67,10 +67,10 @@ class AUPredictor:
 
         from ..weights import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
-        from ..runtime import setup_context
+        from ..runtime import setup_for_config
 
         cfg = config_from_checkpoint(ckpt, config, overrides)
-        setup_context(cfg["device"], cfg["mode"])
+        setup_for_config(cfg, fallback=True, seed=False)  # a saved Ascend config runs on this machine
         net, meta = restore_model(cfg, ckpt)
         cell = WithSigmoid(net)
         cell.set_train(False)
