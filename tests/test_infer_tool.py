@@ -19,6 +19,8 @@ from mindface_au.inference import AUPredictor
 
 from testlib import ROOT, tiny_config
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 INFER = os.path.join(ROOT, "tools", "infer.py")
 
 

@@ -61,6 +61,7 @@ def test_weight_decay_spares_bn_bias_and_prelu(tiny_cfg):
     assert lr_schedule(tiny_cfg, 5).shape == (5 * tiny_cfg["train"]["epochs"],)
 
 
+@pytest.mark.slow
 def test_work_dir_holds_everything_and_is_written_from_a_clean_cache(full_run, synthetic_root):
     work, res = full_run
     assert "creating synthetic" in res.stdout + res.stderr
@@ -82,6 +83,7 @@ def test_work_dir_holds_everything_and_is_written_from_a_clean_cache(full_run, s
     np.testing.assert_allclose([r["lr"] for r in steps if r["epoch"] == 2], 0.001, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_checkpoint_contents(full_run):
     work, _ = full_run
     best, meta = load_checkpoint(os.path.join(work, "best.ckpt"))
@@ -93,6 +95,7 @@ def test_checkpoint_contents(full_run):
     assert int(last["global_step"].asnumpy().reshape(-1)[0]) == lmeta["global_step"]
 
 
+@pytest.mark.slow
 def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
     """Stop after 3 steps (state saved every step) and resume for 2 more: the weights, momentum and
     step counters equal those of a run that did 5 steps without stopping."""
@@ -119,6 +122,7 @@ def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
     assert steps == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
     """Resuming through tools/train.py after a mid-epoch stop ends with the same epochs and steps."""
     from mindface_au.engine.trainer import config_for_run, train
@@ -136,6 +140,7 @@ def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
     assert steps == full_steps  # every step once, in order, as many as without the stop
 
 
+@pytest.mark.slow
 def test_sigkill_never_leaves_a_truncated_checkpoint(tmp_path, synthetic_root):
     work = str(tmp_path / "killed")
     args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
@@ -157,11 +162,13 @@ def test_sigkill_never_leaves_a_truncated_checkpoint(tmp_path, synthetic_root):
     assert epochs[-1] == 2 and load_checkpoint(last)[1]["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_folder_that_is_not_a_work_dir(tmp_path):
     res = run_train(["--resume", str(tmp_path)])
     assert res.returncode == 2 and "not a work dir" in res.stderr
 
 
+@pytest.mark.slow
 def test_backbone_init_is_loaded_and_reported(tmp_path, synthetic_root, capsys):
     """model.backbone_init: the backbone starts from the given weights and the trainer says what it loaded."""
     import mindspore as ms
