@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -12,8 +11,8 @@ import pytest
 from mindface_au.checkpoint import load_checkpoint
 from mindface_au.engine.optim import build_optimizer, is_decayed, lr_per_step, lr_schedule
 
-from train_testlib import ROOT, TRAIN, overrides, partial_files, read_log, run_train, tiny_train_args, train_command
-from train_testlib import subprocess_env
+from train_testlib import (ROOT, overrides, partial_files, read_log, run_train, subprocess_env, tiny_train_args,
+                           train_command)
 
 @pytest.fixture(scope="module")
 def synthetic_root(tmp_path_factory):

@@ -6,6 +6,11 @@ and AMP by device, then runs ``Model.train`` with :class:`~.callbacks.TrainingLo
 evaluates on the validation split after every epoch and writes the work dir (only rank 0
 writes): ``config.yaml``, ``log.jsonl``, ``last.ckpt``, ``best.ckpt``, ``summary.json`` and
 the PNG curves.
+
+``last.ckpt``'s state is the truth of a run's progress and is written last at every epoch end;
+``summary.json`` and the plots are derived from it and from ``best.ckpt``'s meta. After a kill at
+any moment, ``--resume`` removes partial files, drops the log records the state does not cover,
+derives the summary again and redoes what the state does not claim.
 """
 from __future__ import annotations
 
