@@ -149,6 +149,9 @@ SCHEMA: dict = {
         "ckpt_interval": F(int, 0, min=0, help="also save last.ckpt every N steps (0: at epoch ends only)"),
         "freeze_bn": F(bool, False, help="BatchNorm keeps its statistics fixed during training"),
         "save_rank_states": F(bool, False, help="data-parallel: every rank also writes last_rank<r>.ckpt"),
+        "best_by": F(str, "f1_at_0.5", choices=("f1_at_0.5", "f1_best_thresholds"),
+                     help="best.ckpt is the epoch with the highest mean F1 at eval.threshold (f1_at_0.5) "
+                          "or at the per-AU best thresholds (f1_best_thresholds, the authors' code)"),
     },
     "eval": {
         "threshold": F(NUM, 0.5, min=0.0, max=1.0),
