@@ -89,7 +89,7 @@ def output_stem(spec) -> str:
     if text.startswith("webcam:"):
         return "webcam" + text.split(":", 1)[1]
     base = os.path.basename(text)
-    return os.path.splitext(base)[0] if os.path.isfile(text) else base
+    return base if os.path.isdir(text) else os.path.splitext(base)[0]
 
 
 def output_stems(specs: Sequence) -> Dict[str, str]:

@@ -235,8 +235,14 @@ def read_au_csv(path: str) -> pd.DataFrame:
     """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns float with NaN for
     empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
     try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""],
-                          skip_blank_lines=True)
+        with warnings.catch_warnings():  # a first row longer than the header only warns: make it an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""],
+                              index_col=False, skip_blank_lines=True)
+    except pd.errors.ParserWarning:
+        with open(path, newline="", encoding="utf-8") as f:
+            n_columns = len(next(csv.reader(f)))
+        raise ValueError(f"{path}:2: expected {n_columns} columns, got {_fields_on_line(path, 2)}") from None
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: empty file, expected a header") from None
     except pd.errors.ParserError as exc:
