@@ -166,9 +166,12 @@ class _TableSink:
         self.parts.append(table)
 
     def table(self) -> pd.DataFrame:
-        from .table import empty_table
+        """All rows, with the numbers the CSV would hold (same precision: API and CLI agree exactly)."""
+        from .table import empty_table, round_like_csv
 
-        return pd.concat(self.parts, ignore_index=True) if self.parts else empty_table(self.layout)
+        if not self.parts:
+            return empty_table(self.layout)
+        return round_like_csv(pd.concat(self.parts, ignore_index=True), self.layout)
 
     def close(self) -> None:
         pass

@@ -200,6 +200,21 @@ def _format_column(values: pd.Series, kind: str) -> np.ndarray:
     return out
 
 
+def round_like_csv(table: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
+    """``table`` with its float columns rounded as the CSV writes them (probabilities to
+    ``layout.precision`` decimals, timestamps and confidences to 3), so that a table in memory holds
+    the very numbers its CSV holds (and smoothing it gives what smoothing the CSV gives)."""
+    out = table.copy()
+    for c in layout.columns:
+        kind = layout.kind(c)
+        if kind.startswith("float:"):
+            x = out[c].to_numpy(np.float64).copy()
+            finite = np.isfinite(x)
+            x[finite] = np.char.mod(f"%.{kind.split(':')[1]}f", x[finite]).astype(np.float64)
+            out[c] = x
+    return out
+
+
 def format_csv(table: pd.DataFrame, layout: CsvLayout, header: bool = True) -> str:
     """CSV text of ``table`` in ``layout`` (its header first when ``header``)."""
     cells = pd.DataFrame({c: _format_column(table[c], layout.kind(c)) for c in layout.columns}, columns=layout.columns,
@@ -411,4 +426,4 @@ def as_au_table(table: pd.DataFrame, **attrs) -> AUTable:
 
 
 __all__ = ["AUTable", "CSV_FORMATS", "CsvLayout", "csv_columns", "format_csv", "make_table", "openface_au_name",
-           "plot_table_timeline", "read_au_csv", "smooth_table", "write_au_csv"]
+           "plot_table_timeline", "read_au_csv", "round_like_csv", "smooth_table", "write_au_csv"]
