@@ -195,6 +195,9 @@ def test_timeline_time_axis_counts_skipped_frames(tmp_path, monkeypatch):
     assert seen["fps"] == 30.0 and seen["probs"].shape == (15, 12)  # frames 1 ... 15 at 30 fps: 0.5 s
     p = table[layout.p_columns].to_numpy()
     np.testing.assert_array_equal(seen["probs"][[0, 1, 2, 3]], p[[0, 0, 0, 1]])  # each row holds until the next
+    every, layout = _strided_table(frame_step=1, n=5)
+    plot_table_timeline(every, layout, str(tmp_path / "t.png"), fps=None)
+    np.testing.assert_array_equal(seen["probs"], every[layout.p_columns].to_numpy())
 
 
 def test_output_names_are_unique_per_input_path():

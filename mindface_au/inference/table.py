@@ -372,7 +372,9 @@ def plot_table_timeline(table: pd.DataFrame, layout: CsvLayout, png_path: str, f
     frames = np.unique(table["frame"].to_numpy())
     step = int(np.diff(frames).min()) if len(frames) > 1 else 1
     grid = pd.RangeIndex(1, int(probs.index.max()) + step)
-    probs = probs.reindex(grid).ffill(limit=max(0, step - 1))
+    probs = probs.reindex(grid)
+    if step > 1:
+        probs = probs.ffill(limit=step - 1)
     return plot_au_timeline(probs.to_numpy(np.float64), png_path, fps=fps, title=f"{title} (face {face})",
                             thresholds=thresholds)
 
