@@ -175,7 +175,9 @@ def _check_leaf(field: Field, value: Any, path: str, where: str) -> Any:
     return value
 
 
-def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "") -> dict:
+def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "",
+           explicit: Optional[dict] = None) -> dict:
+    """Validate ``update`` into ``base``; record each leaf it sets in ``explicit`` (dotted path -> ``where``)."""
     for key, value in update.items():
         path = f"{prefix}{key}"
         if key not in schema:
@@ -185,9 +187,11 @@ def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "")
         if isinstance(node, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {path}: expected a mapping, got {type(value).__name__} {value!r}")
-            _merge(base[key], value, node, where, path + ".")
+            _merge(base[key], value, node, where, path + ".", explicit)
         else:
             base[key] = _check_leaf(node, value, path, where)
+            if explicit is not None:
+                explicit[path] = where
     return base
 
 
@@ -236,19 +240,43 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
                 initial_source: str = "<initial>") -> dict:
     """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
 
-    Every layer is validated; errors name the key and where it came from.
+    Every layer is validated; errors name the key and where it came from. ``model.name`` must
+    be a registered network; the keys it decides (its backbone, fusion, input size,
+    normalisation, eval resize: :meth:`mindface_au.models.ModelDefaults.config_values`) take its
+    values wherever no layer set them, so ``--set model.name=au_net_r50_attention`` builds an
+    IResNet50 and the resolved config says so.
     """
     cfg = defaults()
+    explicit: dict = {}
     if initial is not None:
-        _merge(cfg, initial, SCHEMA, initial_source)
+        _merge(cfg, initial, SCHEMA, initial_source, explicit=explicit)
     if path is not None:
         for file, data in _read_yaml(path):
-            _merge(cfg, data, SCHEMA, file)
+            _merge(cfg, data, SCHEMA, file, explicit=explicit)
     for text in overrides or ():
         keys, value = parse_override(text)
-        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}")
+        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", explicit=explicit)
+    apply_model_defaults(cfg, explicit)
     check_consistency(cfg, path or "<defaults>")
     return cfg
+
+
+def apply_model_defaults(cfg: dict, explicit: dict) -> None:
+    """Check ``model.name`` and fill the keys its defaults decide unless ``explicit`` (path -> source) has them."""
+    from .models import list_models, model_defaults  # builds nothing; imports MindSpore
+
+    name = cfg["model"]["name"]
+    if name not in list_models("network"):
+        raise ConfigError(f"{explicit.get('model.name', '<defaults>')}: model.name: unknown network {name!r}; "
+                          f"registered: {', '.join(list_models('network'))}")
+    for dotted, value in model_defaults(name).config_values().items():
+        if dotted in explicit:
+            continue
+        node, section = SCHEMA, cfg
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node, section = node[key], section[key]
+        section[leaf] = _check_leaf(node[leaf], copy.deepcopy(value), dotted, f"model {name!r} defaults")
 
 
 def check_consistency(cfg: dict, where: str) -> None:
@@ -257,8 +285,6 @@ def check_consistency(cfg: dict, where: str) -> None:
     if unknown:
         raise ConfigError(f"{where}: data.rare_aus: unknown AU(s) {unknown}; known: {list(AU_NAMES)}")
     m = cfg["model"]
-    if m["lrp"]["n_maps"] < 1:
-        raise ConfigError(f"{where}: model.lrp.n_maps: must be >= 1")
     if m["arl"]["neighbor_num"] > m["num_aus"]:
         raise ConfigError(f"{where}: model.arl.neighbor_num: must be <= model.num_aus ({m['num_aus']})")
     if m["fusion"]["kind"] != "none" and not m["arl"]["enabled"]:
@@ -272,13 +298,10 @@ def check_consistency(cfg: dict, where: str) -> None:
 
 
 def dump_config(cfg: dict, path: str) -> None:
-    """Write the resolved configuration (atomic: temp file + replace)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(cfg, f, sort_keys=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write the resolved configuration (atomic: :func:`mindface_au.fileio.atomic_write_text`)."""
+    from .fileio import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
 
 
 def add_config_args(parser, default_config: Optional[str] = None) -> None:

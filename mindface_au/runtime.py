@@ -6,9 +6,8 @@ import random
 
 import numpy as np
 
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-
-import mindspore as ms  # noqa: E402
+from . import _env  # noqa: F401  (ONEDNN_MAX_CPU_ISA before MindSpore's first op)
+import mindspore as ms
 
 
 def setup_context(device: str = "CPU", mode: str = "graph", seed: int | None = None) -> None:

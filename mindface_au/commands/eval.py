@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="folder for the table, plots and CSV (default: beside the checkpoint)")
     args = parser.parse_args(argv)
 
-    from ..checkpoint import config_from_checkpoint
+    from ..weights import config_from_checkpoint
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.predictions import load_predictions, save_predictions
     from ..evaluation import (all_positive_f1, apply_postprocess, binary_f1, format_f1_table,

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--smooth", help="post-processing per video, e.g. prob=8,label=6")
     args = parser.parse_args(argv)
 
-    from ..checkpoint import config_from_checkpoint
+    from ..weights import config_from_checkpoint
     from ..data import read_image_folders
     from ..data.unlabelled import read_video_list
     from ..engine.evaluator import predict_checkpoints

@@ -54,7 +54,7 @@ def predict_checkpoints(cfg: dict, ckpts, weights=None, split=None, list_file=No
     weighted mean. Every checkpoint is rebuilt from ``cfg`` (one architecture for all). ``index``
     (a FrameIndex) replaces the split, e.g. for unlabelled test videos.
     """
-    from ..checkpoint import restore_model
+    from ..weights import restore_model
     from ..data import build_eval_dataset
     from ..evaluation import weighted_mean
 

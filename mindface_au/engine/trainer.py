@@ -80,7 +80,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
 
     net = build_model(cfg)
     if cfg["model"]["backbone_init"]:
-        from ..convert import load_backbone_init
+        from ..weights import load_backbone_init
 
         report = load_backbone_init(net, cfg["model"]["backbone_init"])
         if is_writer:
