@@ -12,8 +12,8 @@ import pytest
 from mindface_au.inference import AUDetector, AUTable
 from mindface_au.inference.table import CsvLayout, csv_columns
 
-from infer_face_testlib import feat_file
-from infer_ux_testlib import THRESHOLDS, make_tiny_ckpt, run_infer
+from testlib.faces import feat_file
+from testlib.infer import THRESHOLDS, make_tiny_ckpt, run_infer
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import pytest
 
 from mindface_au.inference.table import CsvLayout, read_au_csv
 
-from conftest import ROOT
-from infer_face_testlib import feat_file
-from infer_ux_testlib import THRESHOLDS, infer_command, make_tiny_ckpt, run_infer
-from test_infer_table import OPENFACE_SEQUENCE_META, openface_reference_c_columns
+from testlib import ROOT
+from testlib.faces import feat_file
+from testlib.infer import (OPENFACE_SEQUENCE_META, THRESHOLDS, infer_command, make_tiny_ckpt,
+                           openface_reference_c_columns, run_infer)
 
 
 @pytest.fixture(scope="module")

