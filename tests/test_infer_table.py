@@ -217,6 +217,17 @@ def test_trained_on_synthetic_reads_meta_then_saved_config():
     assert trained_on_synthetic({}) is None
 
 
+def test_an_export_sidecar_says_what_the_model_was_trained_on(tmp_path):
+    import json
+
+    from mindface_au.inference.predictor import write_sidecar
+    from testlib import tiny_config
+
+    for synthetic in (True, False):
+        path = write_sidecar(str(tmp_path / "m.onnx"), tiny_config(**{"data.synthetic": str(synthetic).lower()}))
+        assert trained_on_synthetic(json.load(open(path, encoding="utf-8"))) is synthetic
+
+
 def test_au_names_of_the_two_formats():
     layout = CsvLayout("openface")
     assert layout.au_names == list(AU_NAMES) and layout.p_columns[0] == "AU01_p"
