@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from ..constants import AU_NAMES, NUM_AUS
+from ..fileio import atomic_path
 
 CACHE_VERSION = 3
 
@@ -179,18 +179,9 @@ def save_index(index: FrameIndex, path: str) -> None:
               "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
     if index.explicit_paths is not None:
         arrays["explicit_paths"] = np.asarray(index.explicit_paths, dtype=str)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def load_index(path: str) -> FrameIndex:
