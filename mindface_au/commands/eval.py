@@ -23,18 +23,23 @@ def main(argv=None) -> int:
     parser.add_argument("--split", help="ABAW split (default: data.val_split)")
     parser.add_argument("--list", dest="list_file", help="evaluate a list file (relative/path.jpg 0,1,...) instead")
     parser.add_argument("--smooth", help="post-processing, e.g. prob=8,label=6")
+    parser.add_argument("--smooth-edges", choices=("clip", "keep"),
+                        help="video ends: clip the window, or keep the frame unsmoothed (authors); "
+                             "default: eval.smooth_edges of the config (clip)")
     parser.add_argument("--sweep", action="store_true", help="Table 2 sweep of k = 1..10 (CSV + plot)")
     parser.add_argument("--save-probs", help="write the predictions to this .npz")
     parser.add_argument("--out", help="folder for the table, plots and CSV (default: beside the checkpoint)")
     args = parser.parse_args(argv)
 
     from ..checkpoint import config_from_checkpoint
+    from ..config import load_config
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.predictions import load_predictions, save_predictions
     from ..evaluation import (all_positive_f1, apply_postprocess, binary_f1, format_f1_table,
                                         parse_smooth_spec, plot_f1_bars, plot_sweep, sweep, write_sweep_csv)
 
     ckpts, weights = model_args(args)
+    cfg = None
     if args.probs:
         pred = load_predictions(args.probs)
         if pred["labels"] is None or pred["video_ids"] is None:
@@ -52,8 +57,9 @@ def main(argv=None) -> int:
 
     thresholds = thresholds_arg(args, ckpts)
     prob_k, label_k = parse_smooth_spec(args.smooth)
+    edges = args.smooth_edges or (cfg or load_config(args.config, args.overrides))["eval"]["smooth_edges"]
     labels = pred["labels"]
-    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
+    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds, edges=edges)
     per_au = binary_f1(binary, labels)
     out_dir = args.out or (os.path.dirname(os.path.abspath(ckpts[0])) if ckpts else os.path.dirname(
         os.path.abspath(args.probs)))
@@ -65,11 +71,12 @@ def main(argv=None) -> int:
     print(f"all-positive baseline mean F1: {100 * np.mean(all_positive_f1(labels)):.2f}")
     plot_f1_bars(per_au, os.path.join(out_dir, "eval_f1_per_au.png"), title=f"F1 per AU ({title})")
     result = {"mean_f1": float(per_au.mean()), "per_au_f1": per_au.tolist(), "prob_k": prob_k, "label_k": label_k,
+              "smooth_edges": edges,
               "frames": int(len(labels)), "checkpoints": ckpts or [args.probs]}
     with open(os.path.join(out_dir, "eval_result.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
     if args.sweep:
-        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds)
+        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds, edges=edges)
         csv_path = write_sweep_csv(rows, os.path.join(out_dir, "smoothing_sweep.csv"))
         plot_sweep(rows, os.path.join(out_dir, "smoothing_sweep.png"))
         print("method      k  mean F1")

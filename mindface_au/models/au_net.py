@@ -117,7 +117,8 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
     channels = bb.out_channels
     lrp_cell = arl_cell = fusion_cell = None
     if lrp["enabled"]:
-        lrp_cell = LocalRegionPerception(channels, lrp["n_maps"], lrp["reduction"], lrp["mad_p"], lrp["bn_relu"])
+        lrp_cell = LocalRegionPerception(channels, lrp["n_maps"], lrp["reduction"], lrp["mad_p"], lrp["bn_relu"],
+                                         mad=lrp.get("mad", "per_sample"))
     if arl["enabled"]:
         arl_cell = AURelationLearning(channels, num_aus, arl["neighbor_num"], arl["metric"])
     if fusion["kind"] == "fixed":
