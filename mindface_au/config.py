@@ -74,6 +74,8 @@ SCHEMA: dict = {
             "enabled": F(bool, True),
             "neighbor_num": F(int, 4, min=1),
             "metric": F(str, "dots", choices=("dots", "cosine", "l1")),
+            "node_bn_relu": F(bool, False, help="ME-GraphAU's BN + ReLU after the global and per-AU linears, "
+                                                "per token, before the token mean (off: the authors' code)"),
         },
         "fusion": {
             "kind": F(str, "attention", choices=("attention", "fixed", "none")),

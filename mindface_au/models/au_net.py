@@ -120,7 +120,8 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
         lrp_cell = LocalRegionPerception(channels, lrp["n_maps"], lrp["reduction"], lrp["mad_p"], lrp["bn_relu"],
                                          mad=lrp.get("mad", "per_sample"))
     if arl["enabled"]:
-        arl_cell = AURelationLearning(channels, num_aus, arl["neighbor_num"], arl["metric"])
+        arl_cell = AURelationLearning(channels, num_aus, arl["neighbor_num"], arl["metric"],
+                                      node_bn_relu=arl.get("node_bn_relu", False))
     if fusion["kind"] == "fixed":
         fusion_cell = FixedFusion(fusion["lam"])
     elif fusion["kind"] == "attention":
