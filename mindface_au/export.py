@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+from . import _env  # noqa: F401,E402  (ONEDNN_MAX_CPU_ISA, set in one place)
 
 FORMATS = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 

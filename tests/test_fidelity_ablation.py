@@ -8,7 +8,7 @@ import pytest
 from mindface_au.engine import ablation
 from mindface_au.engine.ablation import ablation_table, run_ablation, seed_work_dir, write_ablation
 
-from conftest import ROOT
+from testlib import ROOT
 
 ROWS = [os.path.join(ROOT, "configs", "ablation", f"{r}.yaml") for r in ("1_baseline", "3_arl")]
 

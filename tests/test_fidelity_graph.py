@@ -6,7 +6,7 @@ import mindspore as ms
 from mindface_au import build_model
 from mindface_au.models.graph import AURelationLearning
 
-from conftest import tiny_config
+from testlib import tiny_config
 
 
 def _numpy_nodes(arl, fmap):

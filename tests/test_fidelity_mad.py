@@ -7,7 +7,7 @@ import mindspore as ms
 from mindface_au import build_model
 from mindface_au.models.lrp import LocalRegionPerception, MapDropout
 
-from conftest import tiny_config
+from testlib import tiny_config
 
 N_MAPS = 5
 # coins (column 0) and map choices (argmax of columns 1..): samples 0, 2, 3 hit at p = 0.5

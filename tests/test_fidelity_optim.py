@@ -7,7 +7,7 @@ import mindspore as ms
 from mindface_au import build_model
 from mindface_au.engine.optim import build_optimizer, is_decayed, param_groups
 
-from conftest import tiny_config
+from testlib import tiny_config
 
 EXEMPT = ("backbone.bn1.gamma", "backbone.bn1.beta", "backbone.prelu.w", "arl.graph.U.bias",
           "fusion.layers.0.norm1.gamma", "fusion.layers.0.norm2.beta")

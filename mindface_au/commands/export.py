@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from ..checkpoint import config_from_checkpoint, restore_model
+from ..weights import config_from_checkpoint, restore_model
 from ..cli import make_parser, setup_from_config
 from ..export import export_model
 from ..inference.predictor import write_sidecar
