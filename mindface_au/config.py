@@ -154,10 +154,9 @@ SCHEMA: dict = {
         "ckpt_interval": F(int, 0, min=0, help="also save last.ckpt every N steps (0: at epoch ends only)"),
         "freeze_bn": F(bool, False, help="BatchNorm keeps its statistics fixed during training"),
         "save_rank_states": F(bool, False, help="data-parallel: every rank also writes last_rank<r>.ckpt"),
-    },
-    "optim": {
-        "decay_norm_and_bias": F(bool, False, help="true: weight decay on every parameter (the authors' mmcv "
-                                                   "optimiser); false: BN, LayerNorm, PReLU and biases exempt"),
+        "best_by": F(str, "f1_at_0.5", choices=("f1_at_0.5", "f1_best_thresholds"),
+                     help="best.ckpt is the epoch with the highest mean F1 at eval.threshold (f1_at_0.5) "
+                          "or at the per-AU best thresholds (f1_best_thresholds, the authors' code)"),
     },
     "eval": {
         "threshold": F(NUM, 0.5, min=0.0, max=1.0),
@@ -165,6 +164,10 @@ SCHEMA: dict = {
                           help="smoothing near video ends: clip the window (clip) or leave the frame "
                                "unsmoothed (keep, the authors' script)"),
         "batch_size": F(int, 128, min=1),
+    },
+    "optim": {
+        "decay_norm_and_bias": F(bool, False, help="true: weight decay on every parameter (the authors' mmcv "
+                                                   "optimiser); false: BN, LayerNorm, PReLU and biases exempt"),
     },
 }
 
