@@ -73,3 +73,25 @@ def _fsync_dir(folder: str) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def remove_partial_files(folder: str, stems=None) -> list:
+    """Remove the temporary files that killed atomic writes left in ``folder`` (not its sub-folders).
+
+    They are named as :func:`atomic_path` names them, ``.<stem>.<random>.partial<ext>``; with
+    ``stems`` (e.g. ``["last", "summary"]``) only those of these targets go. Returns the removed paths.
+    Call it only where no other process is writing into ``folder``.
+    """
+    import re
+
+    pattern = re.compile(r"^\.(?P<stem>.+)\.[A-Za-z0-9_]+\.partial(\.[^.]*)?$")
+    removed = []
+    if not os.path.isdir(folder):
+        return removed
+    for name in sorted(os.listdir(folder)):
+        match = pattern.match(name)
+        path = os.path.join(folder, name)
+        if match and (stems is None or match.group("stem") in stems) and os.path.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed

@@ -42,14 +42,15 @@ class FitReport:
     def ok(self) -> bool:
         return not (self.missing or self.unexpected or self.mismatched)
 
-    def message(self, source: str, target: str = "the network", limit: int = 20) -> str:
-        """``source does not fit target:`` and one line per kind, at most ``limit`` names each."""
+    def message(self, source: str, target: str = "the network", limit: Optional[int] = None) -> str:
+        """``source does not fit target:`` and one line per kind naming every parameter (or ``limit`` of them)."""
         lines = [f"{source} does not fit {target}:"]
         mism = [f"{n}: checkpoint {a} vs network {b}" for n, a, b in self.mismatched]
         for title, items in (("missing", self.missing), ("unexpected", self.unexpected), ("mismatched", mism)):
             if items:
-                lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:limit])
-                             + (" ..." if len(items) > limit else ""))
+                shown = items if limit is None else items[:limit]
+                lines.append(f"  {title} ({len(items)}): " + ", ".join(shown)
+                             + (" ..." if len(shown) < len(items) else ""))
         if any(n.split(".")[-2:] == ["fc", "weight"] for n, _, _ in self.mismatched):
             lines.append("  hint: the embedding fc fits one input size only (insightface weights: model.input_size 112)")
         return "\n".join(lines)

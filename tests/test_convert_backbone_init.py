@@ -151,6 +151,7 @@ def _tool(*args):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_converts_prints_table_and_renames_to_zoo(tmp_path):
     sd = mini_insightface_sd(input_size=32, seed=14)
     src = write_pth(sd, str(tmp_path / "backbone.pth"))

@@ -14,7 +14,7 @@ def _shapes(net):
     return {n: tuple(p.shape) for n, p in net.parameters_and_names()}
 
 
-@pytest.mark.parametrize("arch", ["r18", "r50", "r100"])
+@pytest.mark.parametrize("arch", ["r18", "r50", pytest.param("r100", marks=pytest.mark.slow)])
 def test_insightface_keys_map_onto_iresnet_both_ways(arch):
     net_shapes = _shapes(create_model(f"iresnet{arch[1:]}"))
     keys = arcface_keys(LAYERS[arch])

@@ -126,6 +126,7 @@ def test_writer_round_trip_every_dtype(tmp_path, legacy):
         np.testing.assert_array_equal(back[k], sd[k])
 
 
+@pytest.mark.slow
 def test_torch_reads_the_writer_output(tmp_path):
     torch = pytest.importorskip("torch")  # optional: CI has no PyTorch
     sd = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "n": np.array(3, dtype=np.int64)}

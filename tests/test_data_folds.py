@@ -79,6 +79,7 @@ def test_write_folds_round_trip(tmp_path):
     assert len(val_videos) == len(set(val_videos)) == idx.num_videos
 
 
+@pytest.mark.slow
 def test_make_folds_tool(tmp_path):
     root = str(tmp_path / "abaw")
     make_synthetic_affwild2(root, videos=8, frames=12, seed=0, workers=1, progress=False)

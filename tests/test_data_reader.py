@@ -190,6 +190,7 @@ def test_list_file_errors_name_line(tmp_path):
         read_list_file(path, str(tmp_path), check_images=False, use_cache=False)
 
 
+@pytest.mark.slow
 def test_check_dataset_tool(tree, tmp_path):
     tool = os.path.join(ROOT, "tools", "check_dataset.py")
     bad = subprocess.run([sys.executable, tool, "--root", str(tmp_path / "nothing_here")], capture_output=True,

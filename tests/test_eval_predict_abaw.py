@@ -16,6 +16,8 @@ from mindface_au.evaluation import read_abaw5, read_abaw6
 
 from testlib import ROOT, tiny_config
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 TOOL = os.path.join(ROOT, "tools", "predict_abaw.py")
 # video -> frames that have an image (the videos have 6 and 5 frames: gaps at 3 and at the end)
 TREE = {"vidA": [1, 2, 4, 5, 6], "vidB_left": [2, 3, 4]}

@@ -17,6 +17,8 @@ from mindface_au.evaluation.predictions import load_predictions
 
 from testlib import ROOT, tiny_config
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 EVAL = os.path.join(ROOT, "tools", "eval.py")
 
 

@@ -61,6 +61,7 @@ def test_aligned_crops_contain_a_face_with_landmarks_on_the_template(yu, single_
         assert err < 12.0, f"frame {r.frame_idx}: landmarks {err:.1f} px off the ArcFace template"
 
 
+@pytest.mark.slow
 def test_no_face_video_has_no_face(yu):
     records = list(iter_faces(open_source(feat_file("no_face.mp4"), skip_frames=2), yu))  # every 3rd of 95
     assert [r.frame_idx for r in records] == list(range(1, 96, 3))

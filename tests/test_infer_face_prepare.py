@@ -38,6 +38,7 @@ def test_prepare_video_writes_numbered_crops(tmp_path):
     assert sorted(os.listdir(folder)) == ["00001.jpg", "00037.jpg"] and again.crops_written == {"single_face": 2}
 
 
+@pytest.mark.slow
 def test_cli_writes_faceless_videos_no_crops_and_reports_failures(tmp_path):
     out = tmp_path / "root"
     cmd = [sys.executable, os.path.join(ROOT, "tools", "prepare_videos.py"), feat_file("no_face.mp4"),

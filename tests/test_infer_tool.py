@@ -19,6 +19,8 @@ from mindface_au.inference import AUPredictor
 
 from testlib import ROOT, tiny_config
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 INFER = os.path.join(ROOT, "tools", "infer.py")
 
 
@@ -68,7 +70,8 @@ def test_single_face_video_every_frame_has_a_face_and_crops_hold_faces(tmp_path,
               "--plot", "--smooth", "prob=8,label=6")
     assert res.returncode == 0, res.stderr[-3000:]
     header, rows = read_csv(tmp_path / "single_face.csv")
-    assert header == EXPECTED_HEADER
+    # --smooth keeps the raw columns and adds the smoothed ones after them
+    assert header == EXPECTED_HEADER + [f"{a}_p_smooth" for a in AU_NAMES] + [f"{a}_c_smooth" for a in AU_NAMES]
     n_frames = int(cv2.VideoCapture(os.path.join(data, "single_face.mp4")).get(cv2.CAP_PROP_FRAME_COUNT))
     assert len(rows) == n_frames == 72
     assert [int(r[0]) for r in rows] == list(range(1, 73))

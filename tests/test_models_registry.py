@@ -22,7 +22,8 @@ def _stage3_blocks(net):
     return len(net.backbone.layer3)
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n.startswith("au_net_r18") else pytest.mark.slow)
+                                  for n in sorted(PRESETS)])
 def test_create_model_builds_the_presets_backbone_and_fusion(name):
     backbone, kind = PRESETS[name]
     assert name in list_models("network")
@@ -33,11 +34,22 @@ def test_create_model_builds_the_presets_backbone_and_fusion(name):
     assert (net.default_cfg.url, net.default_cfg.file) == ("", "")  # no weights published yet
 
 
-def test_every_network_name_builds_and_every_name_has_defaults():
+def test_every_name_has_defaults():
     for name in list_models():
         d = model_defaults(name)
         assert d.input_size == 112 and d.norm == "imagenet" and d.resize == 128
     assert set(list_models("network")) == {"au_net", *PRESETS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["au_net", "iresnet18", "iresnet34", "iresnet50", "iresnet100", "iresnet200"])
+def test_create_model_builds_every_other_name(name):
+    net = create_model(name)
+    backbone = net.backbone if name == "au_net" else net
+    arch = "iresnet100" if name == "au_net" else name
+    assert len(backbone.layer3) == ARCHS[arch][2] and net.default_cfg is model_defaults(name)
+    if name == "au_net":
+        assert isinstance(net.fusion, AttentionFusion)
 
 
 @pytest.mark.parametrize("how", ["yaml", "set"])

@@ -13,6 +13,8 @@ from mindface_au.checkpoint import load_checkpoint
 from testlib import ROOT
 from testlib.train import TRAIN, tiny_train_args
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 # BN statistics frozen and no random layers: a data-parallel step then equals one step on the global batch
 EXACT = ["--set", "train.freeze_bn=true", "--set", "train.save_rank_states=true"]
 

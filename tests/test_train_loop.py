@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -13,12 +12,8 @@ from mindface_au.checkpoint import load_checkpoint
 from mindface_au.engine.optim import build_optimizer, is_decayed, lr_per_step, lr_schedule
 
 from testlib import ROOT
-from testlib.train import TRAIN, tiny_train_args
-
-def run_train(args, **kw):
-    return subprocess.run([sys.executable, TRAIN, "--no-progress", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=900, **kw)
-
+from testlib.train import (overrides, partial_files, read_log, run_train, subprocess_env, tiny_train_args,
+                           train_command)
 
 @pytest.fixture(scope="module")
 def synthetic_root(tmp_path_factory):
@@ -32,11 +27,6 @@ def full_run(tmp_path_factory, synthetic_root):
     res = run_train(tiny_train_args(synthetic_root, work))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return work, res
-
-
-def read_log(work):
-    with open(os.path.join(work, "log.jsonl")) as f:
-        return [json.loads(line) for line in f]
 
 
 def test_lr_schedule_decays_at_configured_epochs():
@@ -61,6 +51,7 @@ def test_weight_decay_spares_bn_bias_and_prelu(tiny_cfg):
     assert lr_schedule(tiny_cfg, 5).shape == (5 * tiny_cfg["train"]["epochs"],)
 
 
+@pytest.mark.slow
 def test_work_dir_holds_everything_and_is_written_from_a_clean_cache(full_run, synthetic_root):
     work, res = full_run
     assert "creating synthetic" in res.stdout + res.stderr
@@ -82,6 +73,7 @@ def test_work_dir_holds_everything_and_is_written_from_a_clean_cache(full_run, s
     np.testing.assert_allclose([r["lr"] for r in steps if r["epoch"] == 2], 0.001, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_checkpoint_contents(full_run):
     work, _ = full_run
     best, meta = load_checkpoint(os.path.join(work, "best.ckpt"))
@@ -91,8 +83,12 @@ def test_checkpoint_contents(full_run):
     assert lmeta["epoch"] == 2 and lmeta["step_in_epoch"] == 0 and lmeta["global_step"] > 0
     assert "global_step" in last and "accum.backbone.conv1.weight" in last  # SGD momentum buffers
     assert int(last["global_step"].asnumpy().reshape(-1)[0]) == lmeta["global_step"]
+    trained_on = {"synthetic": True, "format": "abaw", "root": meta["config"]["data"]["root"], "train": "Train_Set",
+                  "epochs": meta["epoch"], "total_epochs": 2}
+    assert meta["trained_on"] == trained_on and lmeta["trained_on"] == dict(trained_on, epochs=2)
 
 
+@pytest.mark.slow
 def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
     """Stop after 3 steps (state saved every step) and resume for 2 more: the weights, momentum and
     step counters equal those of a run that did 5 steps without stopping."""
@@ -100,7 +96,7 @@ def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
 
     def cfg(name):
         args = tiny_train_args(synthetic_root, str(tmp_path / name), extra=["--set", "train.ckpt_interval=1"])
-        return config_for_run(None, [a for a in args if a != "--set"])
+        return config_for_run(None, overrides(args))
 
     train(cfg("straight"), progress=False, stop_after_steps=5)
     train(cfg("interrupted"), progress=False, stop_after_steps=3)
@@ -119,13 +115,14 @@ def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
     assert steps == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
     """Resuming through tools/train.py after a mid-epoch stop ends with the same epochs and steps."""
     from mindface_au.engine.trainer import config_for_run, train
 
     work = str(tmp_path / "cli")
     args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
-    train(config_for_run(None, [a for a in args if a != "--set"]), progress=False, stop_after_steps=3)
+    train(config_for_run(None, overrides(args)), progress=False, stop_after_steps=3)
     res = run_train(["--resume", work])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "resumed from" in res.stdout and "epoch 1, step 3" in res.stdout
@@ -136,32 +133,94 @@ def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
     assert steps == full_steps  # every step once, in order, as many as without the stop
 
 
-def test_sigkill_never_leaves_a_truncated_checkpoint(tmp_path, synthetic_root):
+def _log_records(work):
+    """log.jsonl as it is now (a line being appended is skipped)."""
+    path = os.path.join(work, "log.jsonl")
+    if not os.path.isfile(path):
+        return []
+    records = []
+    with open(path) as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return records
+
+
+def _summary_epochs_done(work):
+    try:
+        with open(os.path.join(work, "summary.json")) as f:
+            return json.load(f).get("epochs_done")
+    except (OSError, ValueError):
+        return None
+
+
+def _step_logged(n):
+    return lambda work: any(r["type"] == "step" and r["global_step"] == n for r in _log_records(work))
+
+
+def _epoch_logged(n):
+    return lambda work: any(r["type"] == "epoch" and r["epoch"] == n for r in _log_records(work))
+
+
+# Each event is written right before a save: the kill lands in that save or just after it.
+KILL_EVENTS = [
+    ("step 3 logged (epoch 1, before last.ckpt of step 3)", _step_logged(3), 2),
+    ("step 8 logged (epoch 1, before last.ckpt of step 8)", _step_logged(8), 7),
+    ("epoch 1 record logged (before best.ckpt, summary, plots, last.ckpt)", _epoch_logged(1), 10),
+    ("summary.json of epoch 1 (before the plots and last.ckpt)", lambda w: _summary_epochs_done(w) == 1, 10),
+    ("step 15 logged (epoch 2, before last.ckpt of step 15)", _step_logged(15), 14),
+]
+
+
+@pytest.mark.slow
+def test_sigkill_at_five_saves_never_leaves_a_truncated_checkpoint(tmp_path, full_run, synthetic_root):
+    """SIGKILL five times, each when the event written right before a save appears; every resume
+    continues from a whole last.ckpt, and the last one ends as the run that was never killed."""
     work = str(tmp_path / "killed")
     args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
-    proc = subprocess.Popen([sys.executable, TRAIN, "--no-progress", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    last = os.path.join(work, "last.ckpt")
-    deadline = time.time() + 600
-    while time.time() < deadline and not os.path.isfile(last):
-        time.sleep(0.2)
-    time.sleep(1.5)  # in the middle of later saves
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert os.path.isfile(last)
-    _, meta = load_checkpoint(last)  # loads whole
-    assert meta["global_step"] >= 1
+    last, best = os.path.join(work, "last.ckpt"), os.path.join(work, "best.ckpt")
+    for i, (what, happened, min_step) in enumerate(KILL_EVENTS):
+        cmd = train_command(args) if i == 0 else train_command(["--resume", work])
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 600
+        while not happened(work):
+            assert proc.poll() is None, f"kill {i + 1}: the run ended (rc {proc.returncode}) before {what}"
+            assert time.time() < deadline, f"kill {i + 1}: no {what} within 600 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL, f"kill {i + 1} ({what}): the run was not killed"
+        _, meta = load_checkpoint(last)  # loads whole, and holds at least the save before the event
+        assert meta["global_step"] >= min_step, (what, meta)
+        if os.path.isfile(best):
+            load_checkpoint(best)
     res = run_train(["--resume", work])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    epochs = [r["epoch"] for r in read_log(work) if r["type"] == "epoch"]
-    assert epochs[-1] == 2 and load_checkpoint(last)[1]["epoch"] == 2
+    assert partial_files(work) == []
+    _, meta = load_checkpoint(last)
+    assert (meta["epoch"], meta["step_in_epoch"]) == (2, 0)
+    log, full_log = read_log(work), read_log(full_run[0])
+    assert [r["global_step"] for r in log if r["type"] == "step"] == [
+        r["global_step"] for r in full_log if r["type"] == "step"]  # every step once, in order
+    epochs, full_epochs = ([r for r in lg if r["type"] == "epoch"] for lg in (log, full_log))
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    for got, want in zip(epochs, full_epochs):  # losses of whole epochs, across the kills
+        assert got["loss_steps"] == 10 and got["loss"] == pytest.approx(want["loss"], rel=1e-4)
+    summary = json.load(open(os.path.join(work, "summary.json")))
+    best_meta = load_checkpoint(best)[1]
+    assert (summary["best_epoch"], summary["best_mean_f1"], summary["thresholds"]) == (
+        best_meta["epoch"], best_meta["mean_f1"], best_meta["thresholds"])
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_folder_that_is_not_a_work_dir(tmp_path):
     res = run_train(["--resume", str(tmp_path)])
     assert res.returncode == 2 and "not a work dir" in res.stderr
 
 
+@pytest.mark.slow
 def test_backbone_init_is_loaded_and_reported(tmp_path, synthetic_root, capsys):
     """model.backbone_init: the backbone starts from the given weights and the trainer says what it loaded."""
     import mindspore as ms
@@ -172,7 +231,7 @@ def test_backbone_init_is_loaded_and_reported(tmp_path, synthetic_root, capsys):
 
     extra = ["--set", "train.lr=0.0", "--set", "train.ckpt_interval=1", "--set", "train.freeze_bn=true"]
     args = tiny_train_args(synthetic_root, str(tmp_path / "init"), extra=extra)
-    cfg = config_for_run(None, [a for a in args if a != "--set"])
+    cfg = config_for_run(None, overrides(args))
     ms.set_seed(123)
     donor = build_model(cfg)
     save_checkpoint(donor, str(tmp_path / "donor.ckpt"), {"config": cfg})

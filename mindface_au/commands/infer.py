@@ -1,23 +1,29 @@
-"""AU detection on images, folders of images, videos and webcams: one per-frame CSV per input.
+"""AU detection on images, folders, videos and webcams: one per-frame CSV per input.
 
-    python tools/infer.py clip.mp4 photos/ face.jpg --ckpt work_dirs/demo_cpu/best.ckpt --out au_out
-    python tools/infer.py clip.mp4 --model au.mindir --out au_out --smooth prob=8,label=6 --plot --overlay
-    python tools/infer.py --webcam 0 --model au.onnx --out au_out --all-faces
+    mindface-au infer clip.mp4 photos/ face.jpg --ckpt work_dirs/demo_cpu/best.ckpt --out au_out
+    mindface-au infer clip.mp4 --model au.onnx --out au_out --smooth prob=8,label=6 --plot --overlay
+    mindface-au infer videos/ --model au.onnx --out au_out --csv-format openface
+    mindface-au infer --webcam 0 --model au.onnx --out au_out --all-faces
 
-CSV columns: frame, timestamp, face_id, confidence, success, AU1_p ... AU26_p, AU1_c ... AU26_c
-(folders add the image's file name). Frames without a face are kept with success=0.
+CSV columns (--csv-format mindface, the default): frame, timestamp, face_id, confidence, success,
+AU1_p ... AU26_p, AU1_c ... AU26_c (folders of images add the image's file name). --csv-format
+openface: OpenFace 2's frame, face_id, timestamp, confidence, success, AU01_c ... AU26_c, then
+AU01_p ... AU26_p. Frames without a face are kept with success=0. --smooth adds <AU>_p_smooth /
+<AU>_c_smooth columns (windows in frames); the raw columns stay. A folder holding videos is
+processed video by video. Decisions use --threshold (0.5 unless told). Ctrl+C or SIGTERM
+finishes the batch in flight, writes and closes the CSV and the overlay, and exits with 130.
 """
 import os
 import sys
-import warnings
+
+from ..cli import add_threshold_arg, make_parser
+
+EXIT_INTERRUPTED = 130
 
 
-from ..cli import make_parser
-
-
-def main(argv=None) -> int:
+def build_parser():
     parser = make_parser(__doc__)
-    parser.add_argument("inputs", nargs="*", help="images, folders of images, video files")
+    parser.add_argument("inputs", nargs="*", help="images, folders of images or videos, video files")
     parser.add_argument("--webcam", type=int, metavar="N", help="also read camera N (stop with Ctrl+C)")
     parser.add_argument("--ckpt", help="checkpoint (+ its saved config, or --config)")
     parser.add_argument("--model", help="exported .mindir or .onnx file instead of a checkpoint")
@@ -26,50 +32,95 @@ def main(argv=None) -> int:
     parser.add_argument("--aligned", action="store_true", help="inputs already are aligned 112x112 face crops")
     parser.add_argument("--all-faces", action="store_true", help="every face, tracked across frames (face_id)")
     parser.add_argument("--skip-frames", type=int, default=0, help="process one frame, then skip N")
-    parser.add_argument("--smooth", help="temporal smoothing of videos, e.g. prob=8,label=6")
+    parser.add_argument("--smooth", help="temporal smoothing of videos, e.g. prob=8,label=6 (windows in frames)")
+    parser.add_argument("--smooth-edges", choices=["clip", "keep"], default="clip",
+                        help="near a video's ends: clip the window (default) or keep the frame's own value "
+                             "(the authors' script)")
+    parser.add_argument("--csv-format", choices=["mindface", "openface"], default="mindface",
+                        help="column names: ours (default) or OpenFace 2's (frame, face_id, ..., AU01_c)")
+    add_threshold_arg(parser)
     parser.add_argument("--save-aligned", action="store_true", help="write the aligned crops")
     parser.add_argument("--plot", action="store_true", help="PNG timeline of AU probabilities per input")
     parser.add_argument("--overlay", action="store_true", help="video with boxes and active AUs drawn")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--fps", type=float, help="frame rate for the timestamps of image folders")
     parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def _where(result) -> str:
+    files = [p for p in (result.csv_path, result.overlay_path, result.plot_path) if p]
+    return ", ".join(files)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    specs = list(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
-    if not specs:
+    if not args.inputs and args.webcam is None:
         parser.error("give at least one input (or --webcam N)")
     if args.ckpt and args.model:
         parser.error("give --ckpt or --model, not both")
+    if args.skip_frames < 0:
+        parser.error("--skip-frames must be >= 0")
 
-    from ..inference import AUPredictor
-    from ..inference.face import create_detector
-    from ..inference.run import InferOptions, process_input
     from ..evaluation import parse_smooth_spec
+    from ..inference.detector import AUDetector
+    from ..inference.run import output_stems, stop_on_signals
+    from ..inference.sources import expand_inputs
 
-    if args.model:
-        predictor = AUPredictor.from_exported(args.model, batch_size=args.batch_size)
-    else:
-        if not args.ckpt:
-            warnings.warn("no --ckpt or --model: the network has RANDOM weights (results are meaningless)")
-        predictor = AUPredictor.from_checkpoint(args.ckpt, args.config, args.overrides, batch_size=args.batch_size)
-    prob_k, label_k = parse_smooth_spec(args.smooth)
-    opts = InferOptions(out_dir=args.out, all_faces=args.all_faces, aligned=args.aligned, skip_frames=args.skip_frames,
-                        prob_k=prob_k, label_k=label_k, save_aligned=args.save_aligned, plot=args.plot,
-                        overlay=args.overlay, progress=not args.no_progress, fps=args.fps)
-    detector = None if args.aligned else create_detector(args.detector)
+    try:
+        prob_k, label_k = parse_smooth_spec(args.smooth)
+    except ValueError as exc:
+        parser.error(str(exc))
+    specs = expand_inputs(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
+    stems = output_stems(specs)
+    try:
+        detector = AUDetector(model=args.model or args.ckpt, config=args.config, overrides=args.overrides,
+                              face_detector=None if args.aligned else args.detector, threshold=args.threshold,
+                              all_faces=args.all_faces, csv_format=args.csv_format, smooth_edges=args.smooth_edges,
+                              batch_size=args.batch_size, progress=not args.no_progress, warn_synthetic=False)
+    except ImportError as exc:
+        hint = "" if "pip install" in str(exc) else " (inference needs: pip install -e .[infer])"
+        print(f"error: {exc}{hint}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if detector.notice:
+        print(f"notice: {detector.notice}", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     failed = 0
-    for spec in specs:
-        result = process_input(spec, predictor, detector, opts)
-        for w in result.warnings:
-            print(f"warning: {w}", file=sys.stderr)
-        if result.error:
-            failed += 1
-            print(f"error: {result.error}", file=sys.stderr)
-            continue
-        timing = ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items())
-        print(f"{spec}: {result.frames} frames, {result.faces} faces -> {result.csv_path} ({timing})")
+    with stop_on_signals() as stop:
+        try:
+            for k, spec in enumerate(specs):
+                if stop.is_set():
+                    print(f"stopped before {len(specs) - k} input(s): {', '.join(specs[k:])}", file=sys.stderr)
+                    return EXIT_INTERRUPTED
+                opts = detector.options(args.out, skip_frames=args.skip_frames, prob_k=prob_k, label_k=label_k,
+                                        save_aligned=args.save_aligned, plot=args.plot, overlay=args.overlay,
+                                        fps=args.fps, stop=stop)
+                result = detector.process(spec, opts, stem=stems[spec])
+                for w in result.warnings:
+                    print(f"warning: {w}", file=sys.stderr)
+                if result.error:
+                    failed += 1
+                    print(f"error: {result.error}", file=sys.stderr)
+                    continue
+                if result.interrupted:
+                    print(f"stopped: {spec}: the {result.frames} frames done are written and closed: {_where(result)}",
+                          file=sys.stderr)
+                    if k + 1 < len(specs):
+                        print(f"not started: {', '.join(specs[k + 1:])}", file=sys.stderr)
+                    return EXIT_INTERRUPTED
+                timing = ", ".join(f"{name} {v:.2f}s" for name, v in result.seconds.items())
+                print(f"{spec}: {result.frames} frames, {result.faces} faces -> {_where(result)} ({timing})")
+        except KeyboardInterrupt:  # a second Ctrl+C: what was written stays, files are closed
+            print("aborted: the rows written so far are in the CSVs", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if stop.is_set():  # the signal came after the last frame: everything is done, still say so
+            print("stopped: every input was finished", file=sys.stderr)
+            return EXIT_INTERRUPTED
     if failed:
         print(f"{failed} of {len(specs)} inputs failed", file=sys.stderr)
         return 1
     return 0
-

@@ -17,10 +17,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     cfg = config_for_run(args.config, args.overrides, args.resume)
     summary = train(cfg, resume=bool(args.resume), progress=not args.no_progress)
-    if summary:
-        print(f"\nbest epoch {summary['best_epoch']}: validation F1 per AU at threshold 0.5 "
-              f"(work dir {cfg['train']['work_dir']})")
+    # the summary train() has just derived from last.ckpt and best.ckpt: every key below is in it
+    if summary.get("best_epoch"):
+        print(f"\nbest epoch {summary['best_epoch']} of {summary['epochs_done']} (chosen by {summary['best_by']}): "
+              f"validation F1 per AU at threshold {summary['threshold']} (work dir {cfg['train']['work_dir']})")
         print(format_summary(summary))
-        print(f"all-positive baseline mean F1: {100 * summary['all_positive_mean_f1']:.2f}")
+        if "all_positive_mean_f1" in summary:
+            print(f"all-positive baseline mean F1: {100 * summary['all_positive_mean_f1']:.2f}")
+    elif summary:
+        print(f"\nno epoch finished yet in {cfg['train']['work_dir']}: nothing to report")
     return 0
-

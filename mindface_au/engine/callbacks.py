@@ -14,7 +14,7 @@ from ..evaluation import format_f1_table, plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text
 from .evaluator import predict_probs, score
 from .optim import lr_schedule
-from .state import save_best, save_training_state
+from .state import LAST, save_best, save_training_state, selection_score, trained_on
 
 
 def _loss_value(outputs) -> float:
@@ -39,25 +39,97 @@ class JsonlLog:
             f.flush()
 
     def read(self) -> list:
+        """The records in order; a last line cut short by a kill is skipped, any other bad line raises."""
         if not os.path.isfile(self.path):
             return []
         with open(self.path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            lines = [(n, line) for n, line in enumerate(f, 1) if line.strip()]
+        records = []
+        for i, (n, line) in enumerate(lines):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                if i == len(lines) - 1 and not line.endswith("\n"):
+                    break
+                raise ValueError(f"{self.path}:{n}: not a JSON record ({e})") from e
+        return records
+
+    def keep_until(self, epoch: int, global_step: int) -> int:
+        """Drop the records a saved state does not cover (written after its ``last.ckpt``, by a run
+        killed before its next save): steps after ``global_step``, epochs after ``epoch``. The file is
+        rewritten atomically; returns how many records went."""
+        if not self.enabled or not os.path.isfile(self.path):
+            return 0
+        records = self.read()
+
+        def covered(r):
+            if r.get("type") == "epoch":
+                return r.get("epoch", 0) <= epoch
+            return r.get("global_step", 0) <= global_step
+
+        kept = [r for r in records if covered(r)]
+        with open(self.path, encoding="utf-8") as f:
+            intact = f.read().endswith("\n") or not records
+        if len(kept) < len(records) or not intact:
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        return len(records) - len(kept)
+
+
+# the files of a work dir that training writes atomically (and whose partial files it may remove)
+WORK_FILES = ("last", "best", "summary", "f1_per_au", "curves", "config", "log")
+
+
+def derive_summary(state: dict, best_meta, cfg: dict) -> dict:
+    """``summary.json``: the progress of ``state`` (last.ckpt) and the evaluation of ``best_meta``
+    (best.ckpt's meta; None before the first epoch end). Every key but the best ones is always there."""
+    summary = {"epochs_done": state["epoch"], "total_epochs": cfg["train"]["epochs"],
+               "best_by": cfg["train"]["best_by"], "threshold": cfg["eval"]["threshold"]}
+    if best_meta:
+        summary.update(best_by=best_meta.get("best_by", summary["best_by"]), best_epoch=best_meta["epoch"],
+                       best_mean_f1=best_meta["mean_f1"], per_au_f1=best_meta["per_au_f1"],
+                       thresholds=best_meta["thresholds"])
+        for key in ("best_threshold_mean_f1", "best_threshold_per_au_f1", "all_positive_mean_f1"):
+            if key in best_meta:
+                summary[key] = best_meta[key]
+        if "threshold" in best_meta:
+            summary["threshold"] = best_meta["threshold"]
+    return summary
+
+
+def write_run_files(work_dir: str, state: dict, best_meta, cfg: dict, log_records) -> dict:
+    """Rewrite the files derived from the state and best.ckpt: ``summary.json``, ``f1_per_au.png``
+    (when there is a best checkpoint) and ``curves.png``, in that order. Returns the summary."""
+    summary = derive_summary(state, best_meta, cfg)
+    atomic_write_text(os.path.join(work_dir, "summary.json"), json.dumps(summary, indent=2))
+    if best_meta:
+        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"),
+                     title=f"validation F1 per AU at {summary['threshold']} (best epoch {summary['best_epoch']} "
+                           f"by {summary['best_by']}, mean {100 * summary['best_mean_f1']:.2f})")
+    plot_curves(log_records, os.path.join(work_dir, "curves.png"), title=work_dir)
+    return summary
 
 
 class TrainingLoop(Callback):
     """Progress bar with loss and speed, ``log.jsonl`` records, ``last.ckpt`` every ``save_every`` steps
     and at each epoch end, and at each epoch end an evaluation that keeps ``best.ckpt``.
 
+    The epoch end writes, in this order: the epoch record of ``log.jsonl``, ``best.ckpt`` (when the
+    ``train.best_by`` metric improved), ``summary.json``, ``f1_per_au.png``, ``curves.png``, and last
+    ``last.ckpt``, whose state claims only what is already on disk. A run killed anywhere in it resumes
+    from the previous ``last.ckpt``: the trainer drops the log records that state does not cover and
+    derives the summary and plots again (:func:`write_run_files`).
+
     Args:
-        state: a dict shared with the trainer: ``{'epoch', 'step_in_epoch', 'global_step', 'best_mean_f1',
-            'best_epoch'}``; it is what ``last.ckpt`` stores as meta.
+        state: a dict shared with the trainer, :data:`~.state.INITIAL_STATE`'s keys; it is what
+            ``last.ckpt`` stores as meta (with ``trained_on``).
         set_train_mode: called after evaluation to put the network back into training mode.
+        best_meta: ``best.ckpt``'s meta when resuming (None: no best checkpoint yet).
         rank_state_name: also save this rank's state under this file name at each epoch end.
     """
 
     def __init__(self, cfg, net, opt, val_dataset, work_dir, steps_per_epoch, state, set_train_mode,
-                 is_writer=True, progress=True, save_every=0, stop_after_steps=None, rank_state_name=None):
+                 is_writer=True, progress=True, save_every=0, stop_after_steps=None, rank_state_name=None,
+                 best_meta=None):
         super().__init__()
         self.cfg = cfg
         self.net = net
@@ -72,16 +144,23 @@ class TrainingLoop(Callback):
         self.save_every = save_every
         self.stop_after_steps = stop_after_steps
         self.rank_state_name = rank_state_name
+        self.best_meta = best_meta
+        self.summary = {}
         self.log = JsonlLog(os.path.join(work_dir, "log.jsonl"), enabled=is_writer)
         self.lr = lr_schedule(cfg, steps_per_epoch)
         self.bar = None
-        self._losses = []
         self._t0 = time.time()
+        self._epoch_images = 0
         self._steps_run = 0
         self.stopped = False
 
     def _lr_at(self, global_step: int) -> float:
         return float(self.lr[min(global_step, len(self.lr) - 1)])
+
+    def save_state(self, state: dict, name: str = LAST) -> str:
+        """``last.ckpt`` (or ``name``): network, optimiser and ``state`` with what it was trained on."""
+        meta = dict(state, trained_on=trained_on(self.cfg, state["epoch"]))
+        return save_training_state(self.work_dir, self.net, self.opt, meta, name=name)
 
     def on_train_begin(self, run_context):
         self.set_train_mode()  # Model has set everything to training mode; frozen BN goes back to eval
@@ -91,7 +170,6 @@ class TrainingLoop(Callback):
         remaining = self.steps_per_epoch - self.state["step_in_epoch"]
         self.bar = tqdm(total=remaining, desc=f"epoch {epoch + 1}/{self.cfg['train']['epochs']}",
                         disable=not (self.progress and self.is_writer), leave=False)
-        self._losses = []
         self._t0 = time.time()
         self._epoch_images = 0
 
@@ -99,25 +177,26 @@ class TrainingLoop(Callback):
         cb = run_context.original_args()
         loss = _loss_value(cb.net_outputs)
         lr = self._lr_at(self.state["global_step"])
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss} at epoch {self.state['epoch'] + 1} step "
+                                     f"{self.state['step_in_epoch'] + 1}; lower train.lr or check the data")
         self.state["global_step"] += 1
         self.state["step_in_epoch"] += 1
+        self.state["loss_sum"] += loss
+        self.state["loss_count"] += 1
         self._steps_run += 1
-        self._losses.append(loss)
         batch = self.cfg["train"]["batch_size"]
         self._epoch_images += batch
         speed = self._epoch_images / max(time.time() - self._t0, 1e-9)
         if self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2g}", img_s=f"{speed:.0f}")
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss} at epoch {self.state['epoch'] + 1} step "
-                                     f"{self.state['step_in_epoch']}; lower train.lr or check the data")
         if self.state["global_step"] % self.cfg["train"]["log_interval"] == 0:
             self.log.write({"type": "step", "epoch": self.state["epoch"] + 1, "step": self.state["step_in_epoch"],
                             "global_step": self.state["global_step"], "loss": loss, "lr": lr,
                             "images_per_s": speed})
         if self.save_every and self.state["global_step"] % self.save_every == 0 and self.is_writer:
-            save_training_state(self.work_dir, self.net, self.opt, dict(self.state))
+            self.save_state(self.state)
         if self.stop_after_steps is not None and self._steps_run >= self.stop_after_steps:
             self.stopped = True
             run_context.request_stop()
@@ -134,48 +213,42 @@ class TrainingLoop(Callback):
         epoch = self.state["epoch"] + 1
         probs, labels = predict_probs(self.net, self.val_dataset, desc=f"eval {epoch}", progress=self.progress
                                       and self.is_writer)
-        result = score(probs, labels, self.cfg["eval"]["threshold"])
+        threshold = self.cfg["eval"]["threshold"]
+        result = score(probs, labels, threshold)
         self.set_train_mode()
-        improved = result["mean_f1"] > self.state["best_mean_f1"]
-        self.state.update(epoch=epoch, step_in_epoch=0)
+        best_by = self.cfg["train"]["best_by"]
+        value = selection_score(result, best_by)
+        improved = value > self.state["best_score"]
+        count = self.state["loss_count"]
+        done = dict(self.state, epoch=epoch, step_in_epoch=0, loss_sum=0.0, loss_count=0)
         if improved:
-            self.state.update(best_mean_f1=result["mean_f1"], best_epoch=epoch)
+            done.update(best_epoch=epoch, best_score=value)
         record = {"type": "epoch", "epoch": epoch, "global_step": self.state["global_step"],
-                  "loss": float(np.mean(self._losses)) if self._losses else None,
-                  "lr": self._lr_at(self.state["global_step"] - 1), **result,
-                  "seconds": time.time() - self._t0}
+                  "loss": self.state["loss_sum"] / count if count else None, "loss_steps": count,
+                  "lr": self._lr_at(self.state["global_step"] - 1), **result, "best_by": best_by,
+                  "best_score": done["best_score"], "seconds": time.time() - self._t0}
         self.log.write(record)
         if self.is_writer:
             if improved:
-                save_best(self.work_dir, self.net, {"thresholds": result["thresholds"], "config": self.cfg,
-                                                     "epoch": epoch, "mean_f1": result["mean_f1"],
-                                                     "per_au_f1": result["per_au_f1"]})
-            save_training_state(self.work_dir, self.net, self.opt, dict(self.state))
-            self._write_summary(result if improved else None)
-            loss_text = "n/a" if record["loss"] is None else f"{record['loss']:.4f}"
+                meta = {"epoch": epoch, "best_by": best_by, "score": value, "threshold": threshold, **result,
+                        "config": self.cfg, "trained_on": trained_on(self.cfg, epoch)}
+                save_best(self.work_dir, self.net, meta)
+                self.best_meta = meta
+            self.summary = write_run_files(self.work_dir, done, self.best_meta, self.cfg, self.log.read())
+            self.save_state(done)  # last: it claims the epoch, and everything above is on disk
+        self.state.update(done)
+        if self.rank_state_name:
+            self.save_state(self.state, name=self.rank_state_name)
+        if self.is_writer:
+            if record["loss"] is None:
+                loss_text = "n/a"
+            else:
+                loss_text = f"{record['loss']:.4f}"
+                if count < self.steps_per_epoch:  # a last.ckpt of an older version kept no loss sums
+                    loss_text += f" (mean of the {count} steps run since the resume)"
             print(f"\nepoch {epoch}: loss {loss_text}  val mean F1 {100 * result['mean_f1']:.2f} "
                   f"(best thresholds {100 * result['best_threshold_mean_f1']:.2f}, all-positive "
                   f"{100 * result['all_positive_mean_f1']:.2f}){'  *best*' if improved else ''}", flush=True)
-        if self.rank_state_name:
-            save_training_state(self.work_dir, self.net, self.opt, dict(self.state), name=self.rank_state_name)
-
-    def _write_summary(self, best_result):
-        summary_path = os.path.join(self.work_dir, "summary.json")
-        summary = {}
-        if os.path.isfile(summary_path):
-            with open(summary_path, encoding="utf-8") as f:
-                summary = json.load(f)
-        if best_result is not None:
-            summary = {"best_epoch": self.state["best_epoch"], "best_mean_f1": best_result["mean_f1"],
-                       "per_au_f1": best_result["per_au_f1"], "thresholds": best_result["thresholds"],
-                       "best_threshold_mean_f1": best_result["best_threshold_mean_f1"],
-                       "all_positive_mean_f1": best_result["all_positive_mean_f1"]}
-            plot_f1_bars(best_result["per_au_f1"], os.path.join(self.work_dir, "f1_per_au.png"),
-                         title=f"validation F1 per AU (epoch {self.state['best_epoch']}, "
-                               f"mean {100 * best_result['mean_f1']:.2f})")
-        summary["epochs_done"] = self.state["epoch"]
-        atomic_write_text(summary_path, json.dumps(summary, indent=2))
-        plot_curves(self.log.read(), os.path.join(self.work_dir, "curves.png"), title=self.work_dir)
 
 
 def format_summary(summary: dict) -> str:

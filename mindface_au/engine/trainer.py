@@ -6,6 +6,11 @@ and AMP by device, then runs ``Model.train`` with :class:`~.callbacks.TrainingLo
 evaluates on the validation split after every epoch and writes the work dir (only rank 0
 writes): ``config.yaml``, ``log.jsonl``, ``last.ckpt``, ``best.ckpt``, ``summary.json`` and
 the PNG curves.
+
+``last.ckpt``'s state is the truth of a run's progress and is written last at every epoch end;
+``summary.json`` and the plots are derived from it and from ``best.ckpt``'s meta. After a kill at
+any moment, ``--resume`` removes partial files, drops the log records the state does not cover,
+derives the summary again and redoes what the state does not claim.
 """
 from __future__ import annotations
 
@@ -19,10 +24,11 @@ from mindspore.train import Model
 from ..config import dump_config, load_config
 from ..losses import build_loss
 from ..models import build_model
+from ..fileio import remove_partial_files
 from ..runtime import default_amp_level, distributed_env, setup_for_config
-from .callbacks import TrainingLoop, format_summary
+from .callbacks import WORK_FILES, TrainingLoop, format_summary, write_run_files
 from .optim import build_optimizer
-from .state import LAST, load_training_state
+from .state import BEST, BEST_BY, INITIAL_STATE, LAST, load_training_state, read_best_meta, read_state
 
 
 def set_train_mode(net: nn.Cell, freeze_bn: bool = False) -> None:
@@ -65,8 +71,12 @@ def _prepare_data(cfg: dict, rank: int, wait_s: int = 3600) -> None:
 
 
 def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_steps=None) -> dict:
-    """Train per ``cfg``; with ``resume`` continue from ``<work_dir>/last.ckpt``. Returns the summary dict.
+    """Train per ``cfg``; with ``resume`` continue from ``<work_dir>/last.ckpt``. Returns the summary
+    (:func:`~.callbacks.derive_summary`) last derived, ``{}`` on ranks other than 0.
 
+    Any start removes the partial files of writes that a kill interrupted. A resume drops the log
+    records written after ``last.ckpt``'s state and derives ``summary.json`` and the plots again,
+    so a run killed at any moment finishes as if it had not been.
     ``stop_after_steps`` ends the run early after that many steps (tests of interruption).
     """
     from ..data import build_eval_dataset, build_train_dataset
@@ -78,6 +88,11 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     os.makedirs(work_dir, exist_ok=True)
     _prepare_data(cfg, rank)
 
+    if is_writer:
+        removed = remove_partial_files(work_dir, stems=WORK_FILES + (*(f"last_rank{r}" for r in range(group_size)),))
+        if removed:
+            print(f"removed {len(removed)} partial file(s) of writes killed mid-way: "
+                  f"{', '.join(os.path.basename(p) for p in removed)}")
     net = build_model(cfg)
     if cfg["model"]["backbone_init"]:
         from ..weights import load_backbone_init
@@ -85,13 +100,18 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
         report = load_backbone_init(net, cfg["model"]["backbone_init"])
         if is_writer:
             print(f"backbone_init: {report}")
-    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best_mean_f1": -1.0, "best_epoch": 0}
+    state = dict(INITIAL_STATE)
+    best_meta = None
     # the sampler must know where a resumed run starts: read the state's meta before building the data
     if resume:
-        from ..checkpoint import load_checkpoint_meta
-
-        meta = load_checkpoint_meta(os.path.join(work_dir, LAST))
-        state.update({k: meta[k] for k in state if k in meta})
+        saved = read_state(work_dir)
+        if saved is None:
+            if is_writer:
+                print(f"no {LAST} in {work_dir} yet (stopped before its first save): the run starts from step 1")
+        else:
+            state.update(saved)
+        best_meta = read_best_meta(work_dir)
+        _adopt_best(state, best_meta, cfg, work_dir, is_writer)
     # resumed inside an epoch: that epoch's remaining batches come from a sampler that skips the done ones
     partial = state["step_in_epoch"] > 0
     first_epoch = state["epoch"] + 1 if partial else state["epoch"]
@@ -102,7 +122,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
         raise ValueError(f"an epoch has {len(sampler)} frames per device, fewer than train.batch_size "
                          f"({cfg['train']['batch_size']}): lower the batch size or add data")
     opt = build_optimizer(cfg, net, steps_per_epoch)
-    if resume:
+    if resume and saved is not None:
         load_training_state(work_dir, net, opt)
         if is_writer:
             print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
@@ -121,7 +141,16 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
                         set_train_mode=lambda: set_train_mode(net, freeze_bn), is_writer=is_writer,
                         progress=progress, save_every=cfg["train"]["ckpt_interval"],
                         stop_after_steps=stop_after_steps,
-                        rank_state_name=f"last_rank{rank}.ckpt" if cfg["train"]["save_rank_states"] else None)
+                        rank_state_name=f"last_rank{rank}.ckpt" if cfg["train"]["save_rank_states"] else None,
+                        best_meta=best_meta)
+    if is_writer:
+        # what a kill after last.ckpt's save left undone: log records beyond it go, summary and plots
+        # are derived again from the state and best.ckpt (a new run starts a new log)
+        dropped = loop.log.keep_until(state["epoch"], state["global_step"])
+        if dropped:
+            print(f"log.jsonl: dropped {dropped} record(s) written after {LAST}'s state; they are redone")
+        if resume:
+            loop.summary = write_run_files(work_dir, state, best_meta, cfg, loop.log.read())
     # corrupt JPEGs met during an epoch are named in a warning at its end
     from ..data import UnreadableImageReport
 
@@ -135,13 +164,26 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     if state["epoch"] < cfg["train"]["epochs"] and not loop.stopped:
         model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop, UnreadableImageReport(train_ds)],
                     dataset_sink_mode=False, initial_epoch=state["epoch"])
-    summary_path = os.path.join(work_dir, "summary.json")
-    if is_writer and os.path.isfile(summary_path):
-        import json
+    return loop.summary
 
-        with open(summary_path, encoding="utf-8") as f:
-            return json.load(f)
-    return {}
+
+def _adopt_best(state: dict, best_meta, cfg: dict, work_dir: str, verbose: bool) -> None:
+    """Make the state's best epoch and score those of ``best.ckpt``, the file that is deployed.
+
+    They differ after a kill between ``best.ckpt``'s and ``last.ckpt``'s saves (best.ckpt then holds
+    the epoch in flight, which is redone and must beat it), or when best.ckpt was removed."""
+    if best_meta is None:
+        if state["best_epoch"] and verbose:
+            print(f"{os.path.join(work_dir, BEST)} is missing (the state names epoch {state['best_epoch']}): "
+                  f"the next epoch end writes a new one")
+        state.update(best_epoch=0, best_score=-1.0)
+        return
+    key = BEST_BY[cfg["train"]["best_by"]]
+    score = float(best_meta.get(key, -1.0))
+    if verbose and best_meta["epoch"] != state["best_epoch"]:
+        print(f"{BEST} holds epoch {best_meta['epoch']} ({key} {score:.4f}), the state of {LAST} names epoch "
+              f"{state['best_epoch']}: {BEST} stays the best checkpoint until an epoch beats it")
+    state.update(best_epoch=int(best_meta["epoch"]), best_score=score)
 
 
 def config_for_run(config_path, overrides, resume_dir=None) -> dict:

@@ -1,89 +1,83 @@
-"""Per-frame AU CSV, written incrementally so that a long video never holds all its rows in memory.
+"""The per-frame AU CSV written batch by batch, so a long video never holds more than a batch of rows.
 
-Columns (exactly): ``frame, timestamp, face_id, confidence, success, AU1_p ... AU26_p, AU1_c ... AU26_c``
-with the AU names of :data:`mindface_au.constants.AU_NAMES` (``_p`` = probability, ``_c`` = 0/1
-decision), optionally followed by ``extra_columns`` (e.g. ``file`` for folders of images).
-A frame without a face is a row with ``success=0`` and empty AU cells. The header is written on
-opening (replacing any old file); every :meth:`AUCsvWriter.write` appends rows and flushes.
+The header is written on opening (replacing any old file); :meth:`AUCsvWriter.write_table` appends
+a batch (a DataFrame in the layout's columns, see :mod:`mindface_au.inference.table`) and
+flushes, so the rows done are on disk whatever stops the run. :meth:`write` / :meth:`write_many`
+append rows given as plain values. Columns and formats: :mod:`mindface_au.inference.table`.
 """
 from __future__ import annotations
 
-import csv
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
+import pandas as pd
 
 from ..constants import AU_NAMES
-
-META_COLUMNS = ("frame", "timestamp", "face_id", "confidence", "success")
-
-
-def csv_columns(au_names: Sequence[str] = AU_NAMES, extra_columns: Sequence[str] = ()) -> List[str]:
-    """The header: meta columns, ``<AU>_p`` for each AU, ``<AU>_c`` for each AU, then extras."""
-    return list(META_COLUMNS) + [f"{a}_p" for a in au_names] + [f"{a}_c" for a in au_names] + list(extra_columns)
+from .table import CsvLayout, csv_columns, format_csv, make_table, read_au_csv  # noqa: F401 (re-exported)
 
 
 class AUCsvWriter:
-    """``with AUCsvWriter(path) as w: w.write(frame, timestamp, face_id, confidence, success, probs, decisions)``.
-
-    probs: (n_aus,) floats in [0, 1] and decisions: (n_aus,) 0/1 when success is 1; both None when
-    success is 0. Probabilities are written with ``precision`` decimals, timestamps with 3.
-    """
+    """``with AUCsvWriter(path, fmt='mindface') as w: w.write_table(batch)`` (or ``w.write(...)``)."""
 
     def __init__(self, path: str, au_names: Sequence[str] = AU_NAMES, extra_columns: Sequence[str] = (),
-                 precision: int = 4):
+                 precision: int = 4, fmt: str = "mindface", layout: Optional[CsvLayout] = None):
         self.path = path
-        self.au_names = list(au_names)
-        self.extra_columns = list(extra_columns)
-        self.precision = int(precision)
-        self.columns = csv_columns(self.au_names, self.extra_columns)
+        self.layout = layout or CsvLayout(fmt, au_names, extra_columns, precision=precision)
+        self.au_names = self.layout.au_names
+        self.extra_columns = self.layout.extra_columns
+        self.columns = self.layout.columns
         self.rows_written = 0
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._file = open(path, "w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow(self.columns)
+        self._file.write(format_csv(pd.DataFrame(columns=self.columns), self.layout))
         self._file.flush()
+
+    def write_table(self, table: pd.DataFrame) -> None:
+        """Append the rows of ``table`` (columns: ``self.columns``) and flush."""
+        if not len(table):
+            return
+        self._file.write(format_csv(table, self.layout, header=False))
+        self._file.flush()
+        self.rows_written += len(table)
 
     def write(self, frame: int, timestamp: float, face_id: int, confidence: float, success: int,
               probs: Optional[Sequence[float]] = None, decisions: Optional[Sequence[int]] = None,
               extra: Sequence = ()) -> None:
-        """Append one row and flush."""
-        self._csv.writerow(self._row(frame, timestamp, face_id, confidence, success, probs, decisions, extra))
-        self.rows_written += 1
-        self._file.flush()
+        """Append one row and flush. probs/decisions: (n_aus,) when success is 1, None when it is 0."""
+        self.write_many([(frame, timestamp, face_id, confidence, success, probs, decisions, extra)])
 
     def write_many(self, rows: Sequence[Sequence]) -> None:
         """Append several rows, each a tuple of :meth:`write`'s arguments, then flush once."""
-        for row in rows:
-            self._csv.writerow(self._row(*row))
-            self.rows_written += 1
-        self._file.flush()
+        self.write_table(self._rows_table(rows))
 
-    def _row(self, frame, timestamp, face_id, confidence, success, probs=None, decisions=None, extra=()) -> list:
+    def _rows_table(self, rows) -> pd.DataFrame:
         n = len(self.au_names)
-        success = int(success)
-        if success not in (0, 1):
-            raise ValueError(f"{self.path}: success must be 0 or 1, got {success}")
-        if len(extra) != len(self.extra_columns):
-            raise ValueError(f"{self.path}: expected {len(self.extra_columns)} extra values "
-                             f"({self.extra_columns}), got {len(extra)}")
-        head = [int(frame), f"{float(timestamp):.3f}", int(face_id), f"{float(confidence):.3f}", success]
-        if success == 0:
-            if probs is not None or decisions is not None:
+        probs = np.full((len(rows), n), np.nan)
+        decisions = np.full((len(rows), n), np.nan)
+        meta = []
+        extras = {c: [] for c in self.extra_columns}
+        for i, row in enumerate(rows):
+            frame, timestamp, face_id, confidence, success, p, d, extra = (tuple(row) + (None, None, ()))[:8]
+            meta.append((frame, timestamp, face_id, confidence, success))
+            extra = tuple(extra or ())
+            if len(extra) != len(self.extra_columns):
+                raise ValueError(f"{self.path}: expected {len(self.extra_columns)} extra values "
+                                 f"({self.extra_columns}), got {len(extra)}")
+            for c, v in zip(self.extra_columns, extra):
+                extras[c].append(v)
+            if p is None and d is None:
+                continue
+            p = np.asarray(p, np.float64).reshape(-1)
+            d = np.asarray(d, np.float64).reshape(-1)
+            if int(success) == 1 and (p.shape != (n,) or d.shape != (n,)):
+                raise ValueError(f"{self.path}: frame {frame}: expected {n} probabilities and {n} decisions, "
+                                 f"got {p.shape[0]} and {d.shape[0]}")
+            if int(success) != 1:
                 raise ValueError(f"{self.path}: frame {frame}: a row with success=0 takes no AU values")
-            return head + [""] * (2 * n) + list(extra)
-        probs = np.asarray(probs, np.float64).reshape(-1)
-        decisions = np.asarray(decisions).reshape(-1)
-        if probs.shape != (n,) or decisions.shape != (n,):
-            raise ValueError(f"{self.path}: frame {frame}: expected {n} probabilities and {n} decisions, "
-                             f"got {probs.shape[0]} and {decisions.shape[0]}")
-        if not np.all(np.isfinite(probs)):
-            raise ValueError(f"{self.path}: frame {frame}: probabilities contain NaN or inf")
-        if not np.all(np.isin(decisions, (0, 1))):
-            raise ValueError(f"{self.path}: frame {frame}: decisions must be 0/1, got {decisions.tolist()}")
-        return (head + [f"{p:.{self.precision}f}" for p in probs] + [int(d) for d in decisions] + list(extra))
+            probs[i], decisions[i] = p, d
+        columns = list(zip(*meta)) if meta else [()] * 5
+        return make_table(self.layout, *columns, probs, decisions, extras, where=self.path)
 
     def close(self) -> None:
         if not self._file.closed:
@@ -94,44 +88,3 @@ class AUCsvWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def read_au_csv(path: str) -> Dict[str, np.ndarray]:
-    """Columns of an AU CSV as arrays: meta columns as int/float, AU columns as float with NaN for empty
-    cells; extra columns as str. Raises ValueError naming the file and line on a malformed row."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: empty file, expected a header") from None
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{line_no}: expected {len(header)} columns, got {len(row)}")
-            rows.append(row)
-    missing = [c for c in META_COLUMNS if c not in header]
-    if missing:
-        raise ValueError(f"{path}:1: not an AU CSV, missing columns {missing}")
-    out: Dict[str, np.ndarray] = {}
-    for j, name in enumerate(header):
-        cells = [r[j] for r in rows]
-        try:
-            if name in ("frame", "face_id", "success"):
-                out[name] = np.array([int(c) for c in cells], np.int64)
-            elif name in ("timestamp", "confidence") or name.endswith("_p") or name.endswith("_c"):
-                out[name] = np.array([float(c) if c != "" else np.nan for c in cells], np.float64)
-            else:
-                out[name] = np.array(cells, dtype=object)
-        except ValueError:
-            bad = next(k for k, c in enumerate(cells) if not _parses(c, name))
-            raise ValueError(f"{path}:{bad + 2}: column {name!r} holds {cells[bad]!r}, not a number") from None
-    return out
-
-
-def _parses(cell: str, name: str) -> bool:
-    try:
-        int(cell) if name in ("frame", "face_id", "success") else (cell == "" or float(cell))
-        return True
-    except ValueError:
-        return False

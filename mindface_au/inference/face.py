@@ -28,6 +28,11 @@ import numpy as np
 HAAR_LANDMARKS_REL = np.array([[0.311, 0.395], [0.689, 0.395], [0.500, 0.620], [0.333, 0.788], [0.667, 0.788]],
                               np.float32)
 
+YUFACE_MISSING = ("the default face detector needs the 'yuface' package, which is not installed: "
+                  "pip install -e .[infer] (in the mindface_au checkout; it installs everything inference needs) "
+                  "or pip install yuface; or choose OpenCV's Haar detector (--detector haar, "
+                  "create_detector('haar'))")
+
 
 @dataclass(frozen=True)
 class Face:
@@ -110,9 +115,8 @@ class YuFaceDetector:
     def __init__(self, min_score: float = 0.5, max_side: Optional[int] = 960):
         try:
             import yuface  # noqa: F401
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("the 'yuface' detector needs the yuface package (pip install yuface); "
-                              "or use create_detector('haar')") from e
+        except ImportError as e:
+            raise ImportError(YUFACE_MISSING) from e
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must lie in [0, 1], got {min_score}")
         self.min_score = float(min_score)

@@ -35,7 +35,7 @@ def write_sidecar(model_path: str, cfg: dict, thresholds=None) -> str:
     info = {"input_size": cfg["model"]["input_size"], "resize": cfg["data"]["resize"], "norm": cfg["data"]["norm"],
             "au_names": list(AU_NAMES[:cfg["model"]["num_aus"]]),
             "thresholds": None if thresholds is None else [float(t) for t in thresholds],
-            "backbone": cfg["model"]["backbone"]}
+            "backbone": cfg["model"]["backbone"], "trained_on": {"synthetic": bool(cfg["data"]["synthetic"])}}
     with open(sidecar_path(model_path), "w", encoding="utf-8") as f:
         json.dump(info, f, indent=2)
     return sidecar_path(model_path)

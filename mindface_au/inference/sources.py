@@ -15,6 +15,8 @@ open, a video with no frames, or a folder without files. Iterating yields :class
 ``skip_frames=N`` processes one frame, then skips N (every (N+1)-th frame; 0 = all). Skipped video
 frames are grabbed but not converted. In a folder, a file that is not an image or does not decode
 is reported (a :class:`SourceWarning` and an entry in ``source.errors``) and the others go on.
+Videos inside a folder are not frames of it: :func:`expand_inputs` makes each one an input of its
+own (a folder of videos is processed video by video), and the folder's images stay one input.
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ import numpy as np
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".ppm",
                               ".pgm", ".pbm", ".pnm", ".jp2", ".sr", ".ras", ".exr", ".hdr", ".pic"})
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
+                              ".3gp", ".ts", ".mts", ".m2ts", ".ogv", ".mxf"})
 
 
 class SourceError(Exception):
@@ -126,6 +131,28 @@ class ImageSource(FrameSource):
         yield Frame(1, 0.0, self._image, self.name)
 
 
+class ArraySource(FrameSource):
+    """An image already in memory: one frame, index 1, timestamp 0. ``rgb=True`` for RGB arrays
+    (PIL, matplotlib); the default is OpenCV's BGR. Grey and 4-channel images are converted."""
+
+    kind = "image"
+
+    def __init__(self, image: np.ndarray, name: str = "array", rgb: bool = False, **kwargs):
+        from .face import as_bgr
+
+        super().__init__(name, **kwargs)
+        try:
+            bgr = as_bgr(image)
+        except ValueError as exc:
+            raise SourceError(f"{name}: {exc}") from None
+        self._image = np.ascontiguousarray(bgr[:, :, ::-1]) if rgb else bgr
+        self.expected_frames = 1
+
+    def __iter__(self) -> Iterator[Frame]:
+        self.frames_seen = 1
+        yield Frame(1, 0.0, self._image, self.name)
+
+
 class FolderSource(FrameSource):
     """Every regular, non-hidden file of a folder (not recursive), in natural sort order."""
 
@@ -139,6 +166,9 @@ class FolderSource(FrameSource):
         names = [n for n in os.listdir(path) if not n.startswith(".") and os.path.isfile(os.path.join(path, n))]
         if not names:
             raise SourceError(f"{path}: folder holds no files")
+        names = [n for n in names if not is_video_file(n)]
+        if not names:
+            raise SourceError(f"{path}: folder holds only videos; each is an input of its own (expand_inputs)")
         self.files = [os.path.join(path, n) for n in sorted(names, key=_natural_key)]
         self.expected_frames = self._count(len(self.files))
 
@@ -257,6 +287,30 @@ class WebcamSource(FrameSource):
                     return
         finally:
             capture.release()
+
+
+def is_video_file(path: str) -> bool:
+    """Whether a file name has a video extension (:data:`VIDEO_EXTENSIONS`)."""
+    return os.path.splitext(str(path))[1].lower() in VIDEO_EXTENSIONS
+
+
+def expand_inputs(specs) -> List[str]:
+    """The inputs with every folder that holds videos replaced by its videos (natural sort order),
+    followed by the folder itself when it also holds other files (its images, one input). Other
+    inputs, missing ones included (:func:`open_source` names them), are kept as given."""
+    out: List[str] = []
+    for spec in specs:
+        path = str(spec)
+        if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
+            out.append(spec)
+            continue
+        names = sorted((n for n in os.listdir(path) if not n.startswith(".") and os.path.isfile(os.path.join(path, n))),
+                       key=_natural_key)
+        videos = [os.path.join(path, n) for n in names if is_video_file(n)]
+        out.extend(videos)
+        if len(videos) < len(names) or not names:
+            out.append(spec)
+    return out
 
 
 def open_source(spec: Union[str, int, os.PathLike], skip_frames: int = 0, max_frames: Optional[int] = None,

@@ -1,7 +1,21 @@
-"""The tiny training run of the train tests: 4 synthetic videos x 40 frames, iresnet_mini at 32x32."""
+"""Test helpers for training runs: tiny synthetic-data arguments, the train command as a subprocess,
+and (:mod:`testlib.kill_train`) a wrapper that SIGKILLs a training run right after (or in the middle
+of) one chosen write::
+
+    python -m testlib.kill_train after:summary.json:1 -- --no-progress --set ...   # then train's arguments
+
+``after:NAME:E`` kills the process right after the write of ``NAME`` (``log.jsonl``'s epoch record,
+``best.ckpt``, ``last.ckpt``, ``summary.json``, ``f1_per_au.png``, ``curves.png``) at the end of epoch
+``E``; ``during:NAME:E`` kills it inside that atomic write, before its temporary file replaced the
+target, so a ``.NAME.<random>.partial.<ext>`` file stays behind. The library is patched from the
+outside (``fileio.atomic_path`` where modules hold it, ``JsonlLog.write``); it has no test hooks.
+"""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 from . import ROOT, tool_args
 
@@ -9,6 +23,8 @@ TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 
 def tiny_train_args(data_root, work_dir, epochs=2, extra=()):
+    """``--set`` arguments of a seconds-long run: iresnet_mini at 32 px on 4 synthetic videos of 40 frames
+    (10 steps of 8 frames per epoch, 40 validation frames)."""
     sets = {
         "model.backbone": "iresnet_mini", "model.input_size": 32, "model.fusion.ffn_dim": 64,
         "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0,
@@ -18,3 +34,42 @@ def tiny_train_args(data_root, work_dir, epochs=2, extra=()):
         "train.work_dir": work_dir, "train.log_interval": 1, "eval.batch_size": 64,
     }
     return tool_args(sets) + list(extra)
+
+
+def overrides(args):
+    """The ``key=value`` strings of ``--set`` arguments (for ``config_for_run``)."""
+    return [a for a in args if a != "--set"]
+
+
+def subprocess_env():
+    """The environment of a child run: this checkout's package and ``tests/`` (for testlib) first on the path."""
+    env = dict(os.environ)
+    first = os.pathsep.join([ROOT, os.path.join(ROOT, "tests")])
+    env["PYTHONPATH"] = first + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def train_command(args):
+    return [sys.executable, TRAIN, "--no-progress", *args]
+
+
+def run_train(args, **kw):
+    """The train command in a subprocess (its CompletedProcess, output captured)."""
+    return subprocess.run(train_command(args), capture_output=True, text=True, cwd=ROOT, timeout=900,
+                          env=subprocess_env(), **kw)
+
+
+def run_train_killed_at(spec, args):
+    """The train command under :func:`kill_at` ``spec`` (see the module docstring)."""
+    return subprocess.run([sys.executable, "-m", "testlib.kill_train", spec, "--", "--no-progress", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900, env=subprocess_env())
+
+
+def read_log(work):
+    with open(os.path.join(work, "log.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def partial_files(work):
+    """Files of the work dir that an interrupted atomic write left (``.<name>.<random>.partial<ext>``)."""
+    return sorted(n for n in os.listdir(work) if ".partial" in n)

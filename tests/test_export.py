@@ -14,6 +14,8 @@ from mindface_au.export import load_exported
 
 from testlib import ROOT, tiny_config
 
+pytestmark = pytest.mark.slow  # subprocess runs of the tools
+
 TINY = ["--set", "model.backbone=iresnet_mini", "--set", "model.input_size=32", "--set", "model.fusion.ffn_dim=64"]
 
 

@@ -34,7 +34,7 @@ def test_registry_lists_every_arch_and_refuses_unknown():
         create_model("iresnet7")
 
 
-@pytest.mark.parametrize("arch", ["iresnet18", "iresnet100"])
+@pytest.mark.parametrize("arch", ["iresnet18", pytest.param("iresnet100", marks=pytest.mark.slow)])
 def test_shapes_at_every_stage_112(arch):
     cfg = tiny_config(**{"model.backbone": arch, "model.input_size": 112, "model.fusion.ffn_dim": 64})
     net = build_model(cfg)

