@@ -86,11 +86,16 @@ SCHEMA: dict = {
             "reduction": F(int, 2, min=1),
             "bn_relu": F(bool, False, help="LANet-paper BN+ReLU between the two 1x1 convs"),
             "mad_p": F(NUM, 1.0, min=0.0, max=1.0, help="per-sample probability of dropping one map"),
+            "mad": F(str, "per_sample", choices=("per_sample", "authors"),
+                     help="per_sample: each sample loses one map with probability mad_p; authors: only the "
+                          "last sample of each per-device batch whose coin (mad_p) passes loses one (their loop)"),
         },
         "arl": {
             "enabled": F(bool, True),
             "neighbor_num": F(int, 4, min=1),
             "metric": F(str, "dots", choices=("dots", "cosine", "l1")),
+            "node_bn_relu": F(bool, False, help="ME-GraphAU's BN + ReLU after the global and per-AU linears, "
+                                                "per token, before the token mean (off: the authors' code)"),
         },
         "fusion": {
             "kind": F(str, "attention", choices=("attention", "fixed", "none")),
@@ -155,7 +160,14 @@ SCHEMA: dict = {
     },
     "eval": {
         "threshold": F(NUM, 0.5, min=0.0, max=1.0),
+        "smooth_edges": F(str, "clip", choices=("clip", "keep"),
+                          help="smoothing near video ends: clip the window (clip) or leave the frame "
+                               "unsmoothed (keep, the authors' script)"),
         "batch_size": F(int, 128, min=1),
+    },
+    "optim": {
+        "decay_norm_and_bias": F(bool, False, help="true: weight decay on every parameter (the authors' mmcv "
+                                                   "optimiser); false: BN, LayerNorm, PReLU and biases exempt"),
     },
 }
 

@@ -22,6 +22,9 @@ def build_parser():
     parser.add_argument("--split", help="ABAW split (default: data.val_split)")
     parser.add_argument("--list", dest="list_file", help="evaluate a list file (relative/path.jpg 0,1,...) instead")
     parser.add_argument("--smooth", help="post-processing, e.g. prob=8,label=6")
+    parser.add_argument("--smooth-edges", choices=("clip", "keep"),
+                        help="video ends: clip the window, or keep the frame unsmoothed (the authors'); "
+                             "default: eval.smooth_edges of the config (clip)")
     parser.add_argument("--sweep", action="store_true", help="Table 2 sweep of k = 1..10 (CSV + plot)")
     parser.add_argument("--save-probs", help="write the predictions to this .npz")
     parser.add_argument("--out", help="folder for the table, plots and CSV (default: beside the checkpoint)")
@@ -35,9 +38,11 @@ def main(argv=None) -> int:
     from ..weights import config_from_checkpoint
     from ..evaluation import format_f1_table, parse_smooth_spec
     from ..evaluation.evaluate import evaluate_predictions, predict_checkpoints
+    from ..config import load_config
     from ..evaluation.predictions import load_predictions, save_predictions
 
     ckpts, weights = model_args(args)
+    cfg = None
     prob_k, label_k = parse_smooth_spec(args.smooth)
     if args.probs:
         pred = load_predictions(args.probs)
@@ -56,7 +61,9 @@ def main(argv=None) -> int:
 
     sources = ckpts if not args.probs else [args.probs]
     out_dir = args.out or os.path.dirname(os.path.abspath(sources[0]))
-    result = evaluate_predictions(pred, out_dir, thresholds_arg(args, ckpts), prob_k, label_k, args.sweep, sources)
+    edges = args.smooth_edges or (cfg or load_config(args.config, args.overrides))["eval"]["smooth_edges"]
+    result = evaluate_predictions(pred, out_dir, thresholds_arg(args, ckpts), prob_k, label_k, args.sweep, sources,
+                                  edges=edges)
     print(f"F1 per AU ({result['title']})")
     print(format_f1_table(result["per_au_f1"]))
     print(f"all-positive baseline mean F1: {100 * result['all_positive_mean_f1']:.2f}")

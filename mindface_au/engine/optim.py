@@ -1,4 +1,17 @@
-"""SGD with momentum, weight decay on weights only, and a step learning-rate schedule."""
+"""SGD with momentum, weight decay (mmcv's: on every parameter, or on weights only) and a step schedule.
+
+Parameter groups (``optim.decay_norm_and_bias``):
+
+* ``true`` (the authors' mmcv optimiser, which has no ``paramwise_cfg``): one group, weight decay
+  on every trainable parameter: conv / linear weights, biases, BN gamma/beta, PReLU slopes,
+  LayerNorm, the fusion weight token.
+* ``false``: weight decay on conv / linear weights only; BN, LayerNorm, PReLU and biases are
+  exempt (the common modern practice).
+
+Both are built as explicit groups: MindSpore's optimisers silently exempt parameters named
+``gamma``/``beta`` when ``weight_decay`` is a single number, so only a per-group value gives mmcv's
+behaviour (``opt.decay_flags`` is True for every parameter of a group whose weight decay is > 0).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -26,16 +39,29 @@ def lr_schedule(cfg: dict, steps_per_epoch: int) -> np.ndarray:
 
 
 def is_decayed(param: ms.Parameter) -> bool:
-    """Weight decay applies to conv / linear weights, not to BN, LayerNorm, PReLU or biases."""
+    """Whether weight decay applies when norms and biases are exempt: conv / linear weights only
+    (not BN, LayerNorm, PReLU, biases or any other 1-D parameter)."""
     name = param.name
     return not (name.endswith(("gamma", "beta", "bias", ".w", "moving_mean", "moving_variance")) or param.ndim == 1)
 
 
-def build_optimizer(cfg: dict, net: nn.Cell, steps_per_epoch: int) -> nn.Optimizer:
-    """SGD(lr schedule, momentum, weight decay on weights only) over the trainable parameters."""
-    t = cfg["train"]
-    params = net.trainable_params()
+def param_groups(params, weight_decay: float, decay_norm_and_bias: bool) -> list:
+    """MindSpore optimiser groups: ``[{'params': [...], 'weight_decay': wd}, ...]`` (empty groups left out).
+
+    ``decay_norm_and_bias=True``: one group, every parameter decayed (mmcv). ``False``: decayed
+    weights, and a group of the exempt parameters with weight decay 0.
+    """
+    params = list(params)
+    if decay_norm_and_bias:
+        return [{"params": params, "weight_decay": float(weight_decay)}]
     decay = [p for p in params if is_decayed(p)]
     no_decay = [p for p in params if not is_decayed(p)]
-    groups = [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": float(weight_decay)}, {"params": no_decay, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(cfg: dict, net: nn.Cell, steps_per_epoch: int) -> nn.Optimizer:
+    """SGD(lr schedule, momentum, weight decay per ``optim.decay_norm_and_bias``) over the trainable parameters."""
+    t = cfg["train"]
+    groups = param_groups(net.trainable_params(), t["weight_decay"], cfg["optim"]["decay_norm_and_bias"])
     return nn.SGD(groups, learning_rate=ms.Tensor(lr_schedule(cfg, steps_per_epoch)), momentum=t["momentum"])

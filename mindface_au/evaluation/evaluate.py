@@ -52,7 +52,7 @@ def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Op
 
 
 def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int = 0, label_k: int = 0,
-                         with_sweep: bool = False, sources: Sequence[str] = ()) -> dict:
+                         with_sweep: bool = False, sources: Sequence[str] = (), edges: str = "clip") -> dict:
     """Score predictions of :func:`predict_checkpoints` (or a ``--save-probs`` file) and write the report.
 
     Args:
@@ -63,6 +63,7 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
         prob_k, label_k: probability / label smoothing half-windows in frames (0: none).
         with_sweep: also the paper's Table 2 sweep of k = 1..10.
         sources: the checkpoints (or predictions file) scored, recorded in the JSON.
+        edges: smoothing at video ends, 'clip' or 'keep' (the authors'; see evaluation.smoothing).
 
     Returns:
         the JSON's dict plus ``title``, ``paths`` and, with the sweep, ``sweep`` (its rows). The JSON
@@ -75,15 +76,15 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
     labels = pred["labels"]
     if labels is None or pred.get("video_ids") is None:
         raise ValueError("scoring needs labels and video_ids with the predictions")
-    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
+    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds, edges=edges)
     per_au = binary_f1(binary, labels)
     n_videos = len(np.unique(pred["video_ids"]))
     title = f"{len(labels)} frames, {n_videos} videos" + (
         f", smoothing prob={prob_k} label={label_k}" if prob_k or label_k else "")
-    probs = smooth_probs(pred["probs"], pred["video_ids"], prob_k) if prob_k else pred["probs"]
+    probs = smooth_probs(pred["probs"], pred["video_ids"], prob_k, edges=edges) if prob_k else pred["probs"]
     best, best_f1 = best_thresholds(probs, labels)
     result = {"mean_f1": float(per_au.mean()), "per_au_f1": per_au.tolist(), "prob_k": prob_k, "label_k": label_k,
-              "decision_thresholds": np.asarray(thresholds, np.float64).tolist(),
+              "smooth_edges": edges, "decision_thresholds": np.asarray(thresholds, np.float64).tolist(),
               "frames": int(len(labels)), "videos": int(n_videos),
               "all_positive_mean_f1": float(np.mean(all_positive_f1(labels))),
               "thresholds": best.tolist(), "best_threshold_per_au_f1": best_f1.tolist(),
@@ -93,7 +94,7 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
     atomic_write_text(paths["json"], json.dumps(result, indent=2) + "\n")
     out = dict(result, title=title, paths=paths)
     if with_sweep:
-        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds)
+        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds, edges=edges)
         paths["sweep_csv"] = write_sweep_csv(rows, os.path.join(out_dir, "smoothing_sweep.csv"))
         paths["sweep_plot"] = plot_sweep(rows, os.path.join(out_dir, "smoothing_sweep.png"))
         out["sweep"] = rows

@@ -8,6 +8,13 @@ Every step before the mean is affine, so the mean over tokens is taken first: me
 against the token-wise order) at 1/(h*w) of the cost. The n per-AU linears are stored as one
 Dense(C -> n*C) whose weight stacks theirs: rows [i*C, (i+1)*C) belong to AU i.
 
+Then every AU node is an affine function of one global-average vector. ``node_bn_relu=True``
+(off by default: the authors' code has the block commented out) puts ME-GraphAU's
+BatchNorm + ReLU after the global linear and after each per-AU linear, token by token, before
+the mean (BN statistics per channel over batch and tokens, one set per AU), so a node depends
+on how each channel's values spread over the map (e.g. the mean of a ReLU), not only on its
+average.
+
 FGG (ME-GraphAU's graph layer, as simplified by the authors):
   s = similarity(stop_gradient(f_v))        (B, n, n): dots f f^T | cosine | l1 (smaller = nearer)
   adj_ij = 1 where s_ij is at least row i's k-th best (ties may give more than k edges)
@@ -97,18 +104,34 @@ class FGG(nn.Cell):
 
 
 class AURelationLearning(nn.Cell):
-    """ARL: feature map (B, C, h, w) -> AU node features (B, n, C) after the FGG layer."""
+    """ARL: feature map (B, C, h, w) -> AU node features (B, n, C) after the FGG layer.
 
-    def __init__(self, channels: int, num_aus: int = 12, neighbor_num: int = 4, metric: str = "dots"):
+    ``node_bn_relu``: ME-GraphAU's BN + ReLU after the global and every per-AU linear, per
+    token, before the token mean (see the module docstring).
+    """
+
+    def __init__(self, channels: int, num_aus: int = 12, neighbor_num: int = 4, metric: str = "dots",
+                 node_bn_relu: bool = False):
         super().__init__()
         self.channels = channels
         self.num_aus = num_aus
+        self.node_bn_relu = bool(node_bn_relu)
         self.global_linear = _linear(channels, channels)
         self.au_linears = _linear(channels, num_aus * channels, std_out=channels)
+        if self.node_bn_relu:
+            self.global_bn = nn.BatchNorm1d(channels, eps=1e-5, momentum=0.9)
+            self.au_bn = nn.BatchNorm1d(num_aus * channels, eps=1e-5, momentum=0.9)  # one BN(C) per AU
+            self.relu = nn.ReLU()
         self.graph = FGG(channels, num_aus, neighbor_num, metric)
 
     def node_features(self, fmap):
         """(B, C, h, w) -> f_v (B, n, C) before the graph layer."""
+        if self.node_bn_relu:
+            c, hw = self.channels, fmap.shape[2] * fmap.shape[3]
+            tokens = fmap.transpose(0, 2, 3, 1).reshape(-1, c)  # (B*h*w, C)
+            g = self.relu(self.global_bn(self.global_linear(tokens)))
+            per_au = self.relu(self.au_bn(self.au_linears(g)))  # (B*h*w, n*C)
+            return per_au.reshape(-1, hw, self.num_aus, c).mean(axis=1)  # mean over the h*w tokens
         pooled = fmap.mean(axis=(2, 3))  # == mean over tokens, taken before the affine maps
         nodes = self.au_linears(self.global_linear(pooled))
         return nodes.reshape(-1, self.num_aus, self.channels)

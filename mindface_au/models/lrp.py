@@ -3,12 +3,17 @@
 feature map x (B, C, h, w)
   -> n_maps LANets, each Conv1x1(C -> C/r, bias) -> Conv1x1(C/r -> 1, bias)   (B, 1, h, w) each
   -> concat (B, n_maps, h, w) -> sigmoid
-  -> training only: MAD, with probability p per sample zero one random map of that sample
+  -> training only: MAD (``mad='per_sample'``: with probability p per sample zero one random
+     map of that sample; ``mad='authors'``: zero one random map of the last sample whose coin passes)
   -> max over maps (B, 1, h, w) -> x * max  (B, C, h, w)
 
 The authors' code puts nothing between the two 1x1 convs; ``bn_relu=True`` gives the LANet
-paper's BN + ReLU variant. The authors' MAD loop only ever drops a map of the last sample of
-the batch (its mask is rebuilt each iteration); this is the intended per-sample version.
+paper's BN + ReLU variant. The authors' MAD loop (``anfl.py``, ``MAD.forward``) flips a coin per
+sample but rebuilds its mask from the unmasked input at each pass, so only the *last* sample
+whose coin passes loses a map: with their p = 1.0, one map of the last sample of every
+per-device batch (1 map in 64 samples), a far weaker regulariser than the per-sample reading.
+``mad='authors'`` reproduces that (where no coin passes, their code raises UnboundLocalError;
+here nothing is dropped); ``mad='per_sample'`` (default) is the intended version, vectorised.
 """
 from __future__ import annotations
 
@@ -33,28 +38,46 @@ class LANet(nn.Cell):
         return self.body(x)
 
 
-class MapDropout(nn.Cell):
-    """MAD: per sample, with probability ``p``, zero one uniformly chosen map. (B, n, h, w) -> same.
+MAD_MODES = ("per_sample", "authors")
 
-    Identity when not training or p == 0. Vectorised: one uniform draw decides the hit,
-    the argmax of n more uniform draws picks the map.
+
+class MapDropout(nn.Cell):
+    """MAD: zero one uniformly chosen map of some samples. (B, n, h, w) -> same.
+
+    ``mode='per_sample'``: each sample, with probability ``p``, loses one map. ``mode='authors'``:
+    of the samples whose coin (probability ``p``) passes, only the last one loses a map.
+    Identity when not training or p == 0. Vectorised: one uniform draw per sample decides the
+    coin, the argmax of n more uniform draws picks the map.
     """
 
-    def __init__(self, n_maps: int, p: float = 1.0):
+    def __init__(self, n_maps: int, p: float = 1.0, mode: str = "per_sample"):
         super().__init__()
+        if mode not in MAD_MODES:
+            raise ValueError(f"unknown MAD mode {mode!r}; expected one of {MAD_MODES}")
         self.n_maps = n_maps
         self.p = float(p)
+        self.authors = mode == "authors"
         self.one_hot = ops.OneHot()
         self.on = ms.Tensor(1.0, ms.float32)
         self.off = ms.Tensor(0.0, ms.float32)
 
-    def keep_mask(self, batch_size):
-        """(B, n_maps) float mask: 0 at the dropped map of each hit sample, 1 elsewhere."""
-        draw = ops.rand(batch_size, self.n_maps + 1)
+    def mask_from_draw(self, draw):
+        """(B, n_maps + 1) uniforms in [0, 1) -> (B, n_maps) float keep mask (0 at each dropped map).
+
+        Column 0 is the coin of each sample (hit where < p), columns 1.. pick the map (argmax).
+        """
         hit = (draw[:, 0] < self.p).astype(ms.float32)
+        if self.authors:  # only the last hit sample: position weights 1..B, the largest hit wins
+            position = ops.cumsum(ops.ones_like(hit), 0) * hit
+            last = ops.argmax(position, dim=0)
+            hit = self.one_hot(last, hit.shape[0], self.on, self.off) * hit.max()
         index = ops.argmax(draw[:, 1:], dim=1)
         drop = self.one_hot(index, self.n_maps, self.on, self.off) * hit.reshape(-1, 1)
         return 1.0 - drop
+
+    def keep_mask(self, batch_size):
+        """(B, n_maps) float mask: 0 at the dropped map of each hit sample, 1 elsewhere."""
+        return self.mask_from_draw(ops.rand(batch_size, self.n_maps + 1))
 
     def construct(self, maps):
         if not self.training or self.p <= 0.0:
@@ -67,10 +90,10 @@ class LocalRegionPerception(nn.Cell):
     """LRP: (B, C, h, w) -> (B, C, h, w), the feature map weighted by the max of n sigmoid maps."""
 
     def __init__(self, in_channels: int, n_maps: int = 12, reduction: int = 2, mad_p: float = 1.0,
-                 bn_relu: bool = False):
+                 bn_relu: bool = False, mad: str = "per_sample"):
         super().__init__()
         self.lanets = nn.CellList([LANet(in_channels, reduction, bn_relu) for _ in range(n_maps)])
-        self.mad = MapDropout(n_maps, mad_p)
+        self.mad = MapDropout(n_maps, mad_p, mad)
         self.concat = ops.Concat(axis=1)
 
     def attention_maps(self, x):
