@@ -10,12 +10,15 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 from .constants import AU_NAMES, NUM_AUS, RARE_AUS  # noqa: E402
 from .config import ConfigError, load_config  # noqa: E402
-from .models import build_model, create_model, list_models, register_model  # noqa: E402
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name):  # lazy: inference pulls in OpenCV and the face detector
+def __getattr__(name):  # lazy: models need MindSpore, inference OpenCV (ONNX/OpenVINO run without MindSpore)
+    if name in ("build_model", "create_model", "list_models", "register_model"):
+        from . import models
+
+        return getattr(models, name)
     if name == "AUPredictor":
         from .inference.predictor import AUPredictor
 

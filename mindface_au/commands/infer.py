@@ -20,7 +20,14 @@ def main(argv=None) -> int:
     parser.add_argument("inputs", nargs="*", help="images, folders of images, video files")
     parser.add_argument("--webcam", type=int, metavar="N", help="also read camera N (stop with Ctrl+C)")
     parser.add_argument("--ckpt", help="checkpoint (+ its saved config, or --config)")
-    parser.add_argument("--model", help="exported .mindir or .onnx file instead of a checkpoint")
+    parser.add_argument("--model", help="exported .xml (OpenVINO), .onnx or .mindir file instead of a checkpoint")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], help="OpenVINO: inference precision "
+                        "(default: the file's, else the CPU's best)")
+    parser.add_argument("--runtime", choices=["openvino", "onnxruntime", "mindspore"],
+                        help="run --model in this runtime (default: from the file; an .onnx in openvino)")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="N",
+                        help="detect faces on one frame in N, track the landmarks in between")
+    parser.add_argument("--prefetch", type=int, default=16, help="faces decoded+detected ahead in a thread (0: off)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--detector", default="yuface", choices=["yuface", "haar"])
     parser.add_argument("--aligned", action="store_true", help="inputs already are aligned 112x112 face crops")
@@ -46,7 +53,8 @@ def main(argv=None) -> int:
     from ..evaluation import parse_smooth_spec
 
     if args.model:
-        predictor = AUPredictor.from_exported(args.model, batch_size=args.batch_size)
+        predictor = AUPredictor.from_exported(args.model, batch_size=args.batch_size, precision=args.precision,
+                                              runtime=args.runtime)
     else:
         if not args.ckpt:
             warnings.warn("no --ckpt or --model: the network has RANDOM weights (results are meaningless)")
@@ -54,7 +62,8 @@ def main(argv=None) -> int:
     prob_k, label_k = parse_smooth_spec(args.smooth)
     opts = InferOptions(out_dir=args.out, all_faces=args.all_faces, aligned=args.aligned, skip_frames=args.skip_frames,
                         prob_k=prob_k, label_k=label_k, save_aligned=args.save_aligned, plot=args.plot,
-                        overlay=args.overlay, progress=not args.no_progress, fps=args.fps)
+                        overlay=args.overlay, progress=not args.no_progress, fps=args.fps,
+                        detect_every=args.detect_every, prefetch=args.prefetch)
     detector = None if args.aligned else create_detector(args.detector)
     os.makedirs(args.out, exist_ok=True)
     failed = 0

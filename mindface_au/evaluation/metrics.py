@@ -180,8 +180,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _metric_base():
-    from mindspore.train import Metric, rearrange_inputs
+    try:
+        from mindspore.train import Metric, rearrange_inputs
+    except ImportError:  # ONNX / OpenVINO inference runs without MindSpore; only AUF1Metric needs it
 
+        class Metric:
+            def __init__(self):
+                raise ImportError("AUF1Metric needs MindSpore (pip install mindspore)")
+
+        return Metric, lambda f: f
     return Metric, rearrange_inputs
 
 

@@ -24,7 +24,7 @@ from .csv_writer import AUCsvWriter, read_au_csv
 from .overlay import OverlayVideoWriter, draw_face, draw_no_face
 from .predictor import AUPredictor
 from .sources import SourceError, open_source
-from .stream import iter_faces
+from .stream import iter_faces, prefetch
 from .tracking import IoUTracker
 
 
@@ -43,6 +43,8 @@ class InferOptions:
     overlay: bool = False
     progress: bool = True
     fps: Optional[float] = None  # timestamps of image folders
+    detect_every: int = 1  # > 1: detect on one frame in N, optical-flow landmark tracking in between
+    prefetch: int = 16  # decode + detect this many faces ahead in a producer thread (0: serial)
 
 
 @dataclass
@@ -158,7 +160,10 @@ def process_input(spec, predictor: AUPredictor, detector, opts: InferOptions) ->
             result.frames += 1
             yield frame
 
-    records = iter_faces(frames(), None if opts.aligned else detector, opts.all_faces, tracker, size=112)
+    records = iter_faces(frames(), None if opts.aligned else detector, opts.all_faces, tracker, size=112,
+                         detect_every=opts.detect_every, timings=result.seconds)
+    records = prefetch(records, opts.prefetch) if opts.prefetch > 0 else records
+    wait_key = "waiting_for_faces" if opts.prefetch > 0 else "source_detect_align"
     bar = tqdm(total=source.expected_frames, desc=stem, unit="frame", disable=not opts.progress, leave=False)
     try:
         with AUCsvWriter(csv_path, predictor.au_names, extra_columns=("file",) if folder else ()) as writer:
@@ -166,8 +171,7 @@ def process_input(spec, predictor: AUPredictor, detector, opts: InferOptions) ->
             last = None
             t0 = time.perf_counter()
             for record in records:
-                result.seconds["source_detect_align"] = result.seconds.get("source_detect_align", 0.0) + (
-                    time.perf_counter() - t0)
+                result.seconds[wait_key] = result.seconds.get(wait_key, 0.0) + time.perf_counter() - t0
                 if record.frame_idx != last:
                     bar.update(1)
                     last = record.frame_idx
