@@ -1,7 +1,17 @@
+"""``pip install -e .`` installs the package and the ``mindface-au`` command; extras add optional backends.
+
+    pip install -e .            # training, evaluation, export to MindIR
+    pip install -e .[infer]     # + face detection (yuface) and ONNX export / inference: what infer needs
+    pip install -e .[openvino]  # + the OpenVINO backend and its int8 quantisation (nncf)
+    pip install -e .[test]      # + pytest and what the tests exercise
+"""
 from setuptools import find_packages, setup
 
 with open("requirements.txt") as f:
     requirements = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+INFER = ["yuface", "onnxruntime", "onnx", "tqdm", "matplotlib", "pandas"]
+OPENVINO = ["openvino", "nncf"]
 
 setup(
     name="mindface_au",
@@ -12,9 +22,11 @@ setup(
     install_requires=requirements,
     entry_points={"console_scripts": ["mindface-au=mindface_au.commands:main"]},
     extras_require={
+        "infer": INFER,
         "onnx": ["onnx", "onnxruntime"],
-        "infer": ["yuface", "tqdm", "matplotlib"],
+        "openvino": OPENVINO,
         "torch": ["torch"],
-        "test": ["pytest", "onnx", "onnxruntime", "yuface"],
+        "test": ["pytest"] + INFER,
+        "all": INFER + OPENVINO,
     },
 )

@@ -126,7 +126,8 @@ def ms_stage(args, names):
     import mindface_au  # noqa: F401  (sets the oneDNN ISA before MindSpore runs)
     import mindspore as ms
 
-    from mindface_au.convert import convert_file, load_backbone_init, read_state_dict
+    from mindface_au.convert import convert_file, read_state_dict
+    from mindface_au.weights import load_backbone_init
     from mindface_au.models import create_model
     from mindface_au.models.au_net import WithSigmoid
 
@@ -147,11 +148,11 @@ def ms_stage(args, names):
     from mindface_au.models import build_model
 
     net = build_model(meta["config"])
-    from mindface_au.checkpoint import load_into
+    from mindface_au.weights import load_into
 
     load_into(net, {n: ms.Parameter(ms.Tensor(a), name=n) for n, a in params.items()}, strict=True)
     net.set_train(False)
-    stages = net.stages(x)
+    stages = net.forward_intermediates(x)
     probs = WithSigmoid(net)(x).asnumpy()
     result["authors_convert_s"] = round(time.time() - t0, 2)
     p_ref = ref["probs"]
@@ -185,7 +186,7 @@ def ms_stage(args, names):
     init_report = load_backbone_init(fresh, bb_path, backend="builtin")
     fresh.set_train(False)
     result["backbone_init_loaded"] = len(init_report.loaded)
-    result["backbone_init_emb_max_abs_diff"] = float(np.abs(fresh.stages(x)["embedding"].asnumpy()
+    result["backbone_init_emb_max_abs_diff"] = float(np.abs(fresh.forward_features(x)[1].asnumpy()
                                                             - ref["emb"]).max())
     if args.plot:
         plot_parity(p_ref, probs, ref["emb"], emb.asnumpy(), args.plot, args.arch)

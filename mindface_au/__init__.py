@@ -1,30 +1,38 @@
 """mindface_au: facial Action Unit detection (Yu et al., ABAW5 2023) in MindSpore.
 
-Importing the package sets ``ONEDNN_MAX_CPU_ISA=AVX2`` unless the user set it: on AVX-512
-CPUs MindSpore's oneDNN otherwise picks a reference convolution that is 75-100x slower.
-It must happen before MindSpore runs its first op, so import ``mindface_au`` first.
+Importing the package imports neither MindSpore nor OpenCV: the numpy-only parts (metrics,
+smoothing, submission files, ONNX/OpenVINO inference) load without them. ``create_model``,
+``build_model``, ``AUPredictor``, ``AUDetector`` ... are imported on first use. The package
+sets the CPU environment MindSpore needs (:mod:`mindface_au._env`) before anything else, so
+import ``mindface_au`` before MindSpore runs its first op.
 """
-import os
-
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
-
-from .constants import AU_NAMES, NUM_AUS, RARE_AUS  # noqa: E402
-from .config import ConfigError, load_config  # noqa: E402
+from . import _env  # noqa: F401  (first: ONEDNN_MAX_CPU_ISA)
+from .constants import AU_NAMES, NUM_AUS, RARE_AUS
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name):  # lazy: models need MindSpore, inference OpenCV (ONNX/OpenVINO run without MindSpore)
-    if name in ("build_model", "create_model", "list_models", "register_model"):
-        from . import models
-
-        return getattr(models, name)
-    if name == "AUPredictor":
-        from .inference.predictor import AUPredictor
-
-        return AUPredictor
-    raise AttributeError(name)
+#: public name -> module that defines it (imported on first access)
+_LAZY = {
+    "ConfigError": "config", "load_config": "config",
+    "build_model": "models", "create_model": "models", "list_models": "models", "register_model": "models",
+    "model_defaults": "models",
+    "AUPredictor": "inference.predictor",
+    "AUDetector": "inference.detector",
+}
 
 
-__all__ = ["AU_NAMES", "NUM_AUS", "RARE_AUS", "ConfigError", "load_config", "build_model", "create_model",
-           "list_models", "register_model", "AUPredictor", "__version__"]
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["AU_NAMES", "NUM_AUS", "RARE_AUS", "__version__", *_LAZY]

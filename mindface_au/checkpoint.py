@@ -6,7 +6,8 @@ between loses both. :func:`save_checkpoint` writes to a temporary file beside it
 file or the new one, whole.
 
 Metadata (per-AU thresholds, the resolved config, epoch, ...) is stored as one JSON string
-under the key ``__meta__`` of the checkpoint.
+under the key ``__meta__`` of the checkpoint. Loading weights into a network (and the mismatch
+report) is :mod:`mindface_au.weights`.
 """
 from __future__ import annotations
 
@@ -55,61 +56,13 @@ def _jsonable(obj: Any):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-class CheckpointMismatch(ValueError):
-    """A checkpoint whose parameters do not fit the network."""
+#: Moved to :mod:`mindface_au.weights` (model building and weight loading are not file I/O).
+_MOVED = ("CheckpointMismatch", "load_into", "restore_model", "config_from_checkpoint")
 
 
-def load_into(net, param_dict: dict, strict: bool = True, source: str = "checkpoint") -> dict:
-    """Load ``param_dict`` into ``net``; with ``strict`` refuse missing, unexpected or mis-shaped names.
+def __getattr__(name):  # old import paths keep working
+    if name in _MOVED:
+        from . import weights
 
-    Returns ``{'loaded': [...], 'missing': [...], 'unexpected': [...], 'mismatched': [...]}``.
-    """
-    own = {name: p for name, p in net.parameters_and_names()}
-    missing = sorted(n for n in own if n not in param_dict)
-    unexpected = sorted(n for n in param_dict if n not in own)
-    mismatched = sorted(
-        f"{n}: checkpoint {tuple(param_dict[n].shape)} vs network {tuple(own[n].shape)}"
-        for n in own if n in param_dict and tuple(param_dict[n].shape) != tuple(own[n].shape))
-    report = {"missing": missing, "unexpected": unexpected, "mismatched": mismatched}
-    if strict and (missing or unexpected or mismatched):
-        lines = [f"{source} does not fit the network:"]
-        for key in ("missing", "unexpected", "mismatched"):
-            if report[key]:
-                lines.append(f"  {key} ({len(report[key])}): " + ", ".join(report[key]))
-        raise CheckpointMismatch("\n".join(lines))
-    fitting = {n: v for n, v in param_dict.items() if n in own and tuple(v.shape) == tuple(own[n].shape)}
-    ms.load_param_into_net(net, fitting, strict_load=False)
-    report["loaded"] = sorted(fitting)
-    return report
-
-
-def restore_model(cfg: dict, ckpt_path: Optional[str] = None):
-    """``(net, meta)``: the config's network with the checkpoint's weights (strict), in eval mode.
-
-    Without ``ckpt_path`` the weights stay random and a warning says so.
-    """
-    import warnings
-
-    from .models import build_model
-
-    net = build_model(cfg)
-    meta: dict = {}
-    if ckpt_path:
-        params, meta = load_checkpoint(ckpt_path)
-        load_into(net, params, strict=True, source=ckpt_path)
-    else:
-        warnings.warn("no checkpoint given: the network has RANDOM weights", stacklevel=2)
-    net.set_train(False)
-    return net, meta
-
-
-def config_from_checkpoint(ckpt_path: Optional[str], config_path: Optional[str], overrides=()) -> dict:
-    """The config to rebuild a checkpoint's network: ``--config`` if given, else the one saved in it."""
-    from .config import load_config
-
-    if config_path or not ckpt_path:
-        return load_config(config_path, overrides)
-    meta = load_checkpoint_meta(ckpt_path)
-    if "config" not in meta:
-        raise ValueError(f"{ckpt_path} holds no config: pass --config")
-    return load_config(None, overrides, initial=meta["config"], initial_source=f"{ckpt_path} (saved config)")
+        return getattr(weights, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Callable, Optional
 
-from .config import ConfigError, add_config_args, load_config
+from .config import DEVICES, ConfigError, add_config_args, load_config
 
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,18 +24,54 @@ def config_path(name: str) -> str:
     return path
 
 
-def make_parser(description: str, default_config: Optional[str] = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_config_args(parser, default_config)
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the options' help, and the description (a tool's docstring, with its examples) as written."""
+
+
+def make_parser(description: str, default_config: Optional[str] = None, config: bool = True,
+                device: bool = True) -> argparse.ArgumentParser:
+    """The parser of a tool: its docstring as description, ``--config``/``--set`` and ``--device``.
+
+    ``config=False`` for tools that read no recipe; ``device=False`` for tools that run no network.
+    """
+    parser = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
+    if config:
+        add_config_args(parser, default_config)
+    if device:
+        add_device_arg(parser)
     return parser
 
 
-def setup_from_config(cfg: dict) -> None:
-    """Device target, GRAPH/PYNATIVE mode and seeds from the config."""
-    from .runtime import setup_context
+class _DeviceAction(argparse.Action):
+    """``--device X`` is ``--set device=X`` (the later of the two wins)."""
 
-    setup_context(cfg["device"], cfg["mode"], cfg["seed"])
+    def __call__(self, parser, namespace, values, option_string=None):
+        overrides = list(getattr(namespace, "overrides", None) or [])
+        overrides.append(f"device={values}")
+        namespace.overrides = overrides
+        setattr(namespace, self.dest, values)
+
+
+def add_device_arg(parser) -> None:
+    """``--device auto|Ascend|GPU|CPU``: the config's ``device`` (default: the recipe's or checkpoint's, else auto)."""
+    if not any(a.dest == "overrides" for a in parser._actions):
+        parser.set_defaults(overrides=[])
+    parser.add_argument("--device", choices=DEVICES, action=_DeviceAction, default=None,
+                        help="device target (same as --set device=...); auto: Ascend, else GPU, else CPU, whichever "
+                             "is present. Training fails on an absent device; eval, export and inference fall back "
+                             "to the available one with a notice. Default: the recipe's or checkpoint's (auto)")
+
+
+def setup_from_config(cfg: dict, fallback: bool = True) -> str:
+    """Device target, GRAPH/PYNATIVE mode and seeds from the config; returns the device that runs.
+
+    ``fallback`` (evaluation, export, inference): a device the config names but this machine lacks
+    gives one notice and the best available device; without it, a :class:`ConfigError` naming
+    ``device`` and its source. ``cfg['device']`` becomes the resolved target.
+    """
+    from .runtime import setup_for_config
+
+    return setup_for_config(cfg, fallback=fallback)
 
 
 def load_args_config(args) -> dict:

@@ -25,6 +25,23 @@ class ConfigError(ValueError):
     """A recipe or an override that does not fit the schema."""
 
 
+class Config(dict):
+    """The resolved configuration: a plain nested dict plus ``sources``, where each key was set.
+
+    ``sources`` maps a dotted key (``'device'``, ``'train.epochs'``) to the recipe file, the
+    ``--set key=value`` override or the checkpoint whose layer set it last; keys left at their
+    schema default are absent. Messages about a value name its source
+    (e.g. :func:`mindface_au.runtime.resolve_device`). It dumps to YAML and JSON as a dict.
+    """
+
+    def __init__(self, *args, sources: Optional[dict] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sources = dict(sources or {})
+
+
+yaml.SafeDumper.add_representer(Config, yaml.representer.SafeRepresenter.represent_dict)
+
+
 @dataclass(frozen=True)
 class Field:
     """One leaf of the schema: its type(s), default and allowed values."""
@@ -49,8 +66,11 @@ def F(types, default, **kw) -> Field:
 
 NUM = (int, float)
 
+DEVICES = ("auto", "Ascend", "GPU", "CPU")  # auto: the first of Ascend, GPU, CPU that is present
+
 SCHEMA: dict = {
-    "device": F(str, "CPU", choices=("CPU", "GPU", "Ascend"), help="MindSpore device target"),
+    "device": F(str, "auto", choices=DEVICES,
+                help="MindSpore device target; auto: Ascend, else GPU, else CPU, whichever is present"),
     "mode": F(str, "graph", choices=("graph", "pynative"), help="GRAPH_MODE (default) or PYNATIVE_MODE"),
     "seed": F(int, 0, min=0),
     "model": {
@@ -175,7 +195,8 @@ def _check_leaf(field: Field, value: Any, path: str, where: str) -> Any:
     return value
 
 
-def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "") -> dict:
+def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "",
+           sources: Optional[dict] = None) -> dict:
     for key, value in update.items():
         path = f"{prefix}{key}"
         if key not in schema:
@@ -185,9 +206,11 @@ def _merge(base: dict, update: dict, schema: dict, where: str, prefix: str = "")
         if isinstance(node, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {path}: expected a mapping, got {type(value).__name__} {value!r}")
-            _merge(base[key], value, node, where, path + ".")
+            _merge(base[key], value, node, where, path + ".", sources)
         else:
             base[key] = _check_leaf(node, value, path, where)
+            if sources is not None:
+                sources[path] = where
     return base
 
 
@@ -233,22 +256,46 @@ def _nest(keys: list, value: Any) -> dict:
 
 
 def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initial: Optional[dict] = None,
-                initial_source: str = "<initial>") -> dict:
+                initial_source: str = "<initial>") -> Config:
     """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
 
-    Every layer is validated; errors name the key and where it came from.
+    Every layer is validated; errors name the key and where it came from. ``model.name`` must
+    be a registered network; the keys it decides (its backbone, fusion, input size,
+    normalisation, eval resize: :meth:`mindface_au.models.ModelDefaults.config_values`) take its
+    values wherever no layer set them, so ``--set model.name=au_net_r50_attention`` builds an
+    IResNet50 and the resolved config says so. The result is a
+    :class:`Config` (a dict) whose ``sources`` tell which layer set each key.
     """
-    cfg = defaults()
+    cfg = Config(defaults())
     if initial is not None:
-        _merge(cfg, initial, SCHEMA, initial_source)
+        _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
     if path is not None:
         for file, data in _read_yaml(path):
-            _merge(cfg, data, SCHEMA, file)
+            _merge(cfg, data, SCHEMA, file, sources=cfg.sources)
     for text in overrides or ():
         keys, value = parse_override(text)
-        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}")
+        _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", sources=cfg.sources)
+    apply_model_defaults(cfg, cfg.sources)
     check_consistency(cfg, path or "<defaults>")
     return cfg
+
+
+def apply_model_defaults(cfg: dict, explicit: dict) -> None:
+    """Check ``model.name`` and fill the keys its defaults decide unless ``explicit`` (path -> source) has them."""
+    from .models import list_models, model_defaults  # builds nothing; imports MindSpore
+
+    name = cfg["model"]["name"]
+    if name not in list_models("network"):
+        raise ConfigError(f"{explicit.get('model.name', '<defaults>')}: model.name: unknown network {name!r}; "
+                          f"registered: {', '.join(list_models('network'))}")
+    for dotted, value in model_defaults(name).config_values().items():
+        if dotted in explicit:
+            continue
+        node, section = SCHEMA, cfg
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node, section = node[key], section[key]
+        section[leaf] = _check_leaf(node[leaf], copy.deepcopy(value), dotted, f"model {name!r} defaults")
 
 
 def check_consistency(cfg: dict, where: str) -> None:
@@ -257,8 +304,6 @@ def check_consistency(cfg: dict, where: str) -> None:
     if unknown:
         raise ConfigError(f"{where}: data.rare_aus: unknown AU(s) {unknown}; known: {list(AU_NAMES)}")
     m = cfg["model"]
-    if m["lrp"]["n_maps"] < 1:
-        raise ConfigError(f"{where}: model.lrp.n_maps: must be >= 1")
     if m["arl"]["neighbor_num"] > m["num_aus"]:
         raise ConfigError(f"{where}: model.arl.neighbor_num: must be <= model.num_aus ({m['num_aus']})")
     if m["fusion"]["kind"] != "none" and not m["arl"]["enabled"]:
@@ -272,13 +317,10 @@ def check_consistency(cfg: dict, where: str) -> None:
 
 
 def dump_config(cfg: dict, path: str) -> None:
-    """Write the resolved configuration (atomic: temp file + replace)."""
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(cfg, f, sort_keys=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write the resolved configuration (atomic: :func:`mindface_au.fileio.atomic_write_text`)."""
+    from .fileio import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False))
 
 
 def add_config_args(parser, default_config: Optional[str] = None) -> None:

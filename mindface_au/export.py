@@ -30,9 +30,8 @@ import tempfile
 
 import numpy as np
 
+from . import _env  # noqa: F401,E402  (ONEDNN_MAX_CPU_ISA, set in one place)
 from .fileio import atomic_path
-
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 FORMATS = {"MINDIR": ".mindir", "ONNX": ".onnx", "OPENVINO": ".xml"}
 PRECISIONS = {"MINDIR": ("fp32",), "ONNX": ("fp32", "int8"), "OPENVINO": ("fp32", "bf16", "int8")}

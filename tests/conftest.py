@@ -1,14 +1,11 @@
-import os
-import sys
-
+"""pytest fixtures for every test (helpers live in ``testlib``; test modules never import this file)."""
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import mindface_au  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore's first op)
+import mindspore as ms
 
-import mindface_au  # noqa: E402,F401  (sets ONEDNN_MAX_CPU_ISA before MindSpore's first op)
-import mindspore as ms  # noqa: E402
+from testlib import tiny_config
 
 ms.set_device("CPU")  # once: MindSpore refuses to change it after the first kernel ran
 
@@ -21,15 +18,6 @@ def _cpu_context():
     np.random.seed(0)
     yield
     ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
-def tiny_config(**overrides):
-    """The demo architecture shrunk for unit tests: iresnet_mini at 32x32, small FFN."""
-    from mindface_au.config import load_config
-
-    sets = ["model.backbone=iresnet_mini", "model.input_size=32", "model.fusion.ffn_dim=64"]
-    sets += [f"{k}={v}" for k, v in overrides.items()]
-    return load_config(None, sets)
 
 
 @pytest.fixture

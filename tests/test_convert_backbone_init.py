@@ -10,13 +10,13 @@ import mindspore as ms
 import mindspore.nn as nn
 
 from mindface_au import build_model
-from mindface_au.checkpoint import CheckpointMismatch
-from mindface_au.convert import (ConversionError, convert_state_dict, export_torch, load_backbone_init,
-                                 save_converted, verify_zoo_file, zoo_filename)
+from mindface_au.convert import (ConversionError, convert_state_dict, export_torch, save_converted, verify_zoo_file,
+                                 zoo_filename)
+from mindface_au.weights import CheckpointMismatch, load_backbone_init
 from mindface_au.convert.pth_writer import write_pth
 
-from conftest import ROOT, tiny_config
-from convert_testlib import MINI, iresnet_forward, mini_authors_sd, mini_insightface_sd
+from testlib import ROOT, tiny_config
+from testlib.convert import MINI, iresnet_forward, mini_authors_sd, mini_insightface_sd
 
 
 def _params(net):

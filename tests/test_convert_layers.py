@@ -5,11 +5,11 @@ import pytest
 import mindspore as ms
 
 from mindface_au import build_model, create_model
-from mindface_au.checkpoint import load_into
+from mindface_au.weights import load_into
 from mindface_au.convert import convert_state_dict
 
-from conftest import tiny_config
-from convert_testlib import (MINI, authors_forward, batchnorm, conv2d, encoder_layer, iresnet_forward, linear,
+from testlib import T, tiny_config
+from testlib.convert import (MINI, authors_forward, batchnorm, conv2d, encoder_layer, iresnet_forward, linear,
                              mini_authors_sd, mini_insightface_sd, prelu)
 
 
@@ -20,9 +20,6 @@ def _load(net, sd, kind):
     net.set_train(False)
     return net
 
-
-def T(a):
-    return ms.Tensor(np.ascontiguousarray(a, dtype=np.float32))
 
 
 def _close(got, want, rtol=1e-4):

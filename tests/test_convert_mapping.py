@@ -6,8 +6,8 @@ from mindface_au import build_model, create_model
 from mindface_au.convert import (ConversionError, convert_state_dict, to_torch_state_dict)
 from mindface_au.convert.mapping import match_torch_key, torch_keys_for
 
-from conftest import tiny_config
-from convert_testlib import LAYERS, arcface_keys, authors_keys, mini_authors_sd, mini_insightface_sd
+from testlib import tiny_config
+from testlib.convert import LAYERS, arcface_keys, authors_keys, mini_authors_sd, mini_insightface_sd
 
 
 def _shapes(net):

@@ -6,7 +6,7 @@ import pytest
 
 from mindface_au.config import ConfigError, defaults, dump_config, load_config
 
-from conftest import ROOT
+from testlib import ROOT
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True)))

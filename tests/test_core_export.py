@@ -12,7 +12,7 @@ from mindface_au import build_model
 from mindface_au.checkpoint import save_checkpoint
 from mindface_au.export import load_exported
 
-from conftest import ROOT, tiny_config
+from testlib import ROOT, tiny_config
 
 TINY = ["--set", "model.backbone=iresnet_mini", "--set", "model.input_size=32", "--set", "model.fusion.ffn_dim=64"]
 

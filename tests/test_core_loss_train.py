@@ -8,11 +8,8 @@ import mindspore.nn as nn
 from mindface_au import build_model
 from mindface_au.losses import AULoss, bce_with_logits, build_loss, circle_loss
 
-from conftest import tiny_config
+from testlib import T, tiny_config
 
-
-def T(a):
-    return ms.Tensor(np.asarray(a, dtype=np.float32))
 
 
 def np_bce(s, y, reduction):

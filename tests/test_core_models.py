@@ -11,11 +11,8 @@ from mindface_au.models.graph import FGG, AURelationLearning, knn_adjacency, nor
 from mindface_au.models.iresnet import count_params, feature_map_size
 from mindface_au.models.lrp import LocalRegionPerception, MapDropout
 
-from conftest import tiny_config
+from testlib import T, tiny_config
 
-
-def T(a):
-    return ms.Tensor(np.asarray(a, dtype=np.float32))
 
 
 # ---------------------------------------------------------------- backbone
@@ -49,7 +46,7 @@ def test_shapes_at_every_stage_112(arch):
     for i, (c, s) in enumerate([(64, 56), (128, 28), (256, 14), (512, 7)]):
         h = getattr(bb, f"layer{i + 1}")(h)
         assert h.shape == (2, c, s, s), (i, h.shape)
-    out = net.stages(x)
+    out = net.forward_intermediates(x)
     assert out["feature_map"].shape == (2, 512, 7, 7)
     assert out["embedding"].shape == (2, 512)
     assert out["attention_maps"].shape == (2, 12, 7, 7)
@@ -250,7 +247,7 @@ def test_encoder_layer_matches_numpy_post_norm():
 def test_ablation_rows_compute_the_stated_logits(sets, expect):
     net = build_model(tiny_config(**sets))
     net.set_train(False)
-    out = net.stages(T(np.random.randn(2, 3, 32, 32)))
+    out = net.forward_intermediates(T(np.random.randn(2, 3, 32, 32)))
     if expect == "backbone":
         assert "nodes" not in out and "attention_maps" not in out
         ref = out["backbone_logits"]

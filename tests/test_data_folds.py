@@ -11,7 +11,7 @@ from mindface_au.constants import AU_NAMES, RARE_AUS
 from mindface_au.data import FrameIndex, ReadReport, make_folds, make_synthetic_affwild2, read_list_file
 from mindface_au.data.folds import clip_of, write_folds
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from testlib import ROOT
 
 
 def make_index(n_videos=22, seed=0):

@@ -9,7 +9,7 @@ import pytest
 from mindface_au.config import ConfigError, load_config
 from mindface_au.constants import IMAGENET_MEAN, IMAGENET_STD
 from mindface_au.data import build_eval_dataset, build_train_dataset, make_synthetic_affwild2
-from mindface_au.data.pipeline import eval_resize
+from mindface_au.transforms import eval_resize
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from mindface_au.constants import ABAW_HEADER
 from mindface_au.data import (AnnotationError, NotAbawLayoutError, parse_annotation_bytes, read_abaw_split,
                               read_list_file, write_list_file)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from testlib import ROOT
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # never decoded by the reader
 
 

@@ -8,8 +8,8 @@ import pytest
 from mindface_au.config import load_config
 from mindface_au.constants import AU_NAMES, NUM_AUS, RARE_AUS
 from mindface_au.data import ensure_synthetic, make_synthetic_affwild2, read_abaw_split
-from mindface_au.data.synthetic import (INFO_FILE, Pose, render_face, sample_identity, sample_scene, sample_timeline,
-                                        video_names)
+from mindface_au.data.face_renderer import Pose, render_face, sample_identity, sample_scene
+from mindface_au.data.synthetic import INFO_FILE, sample_timeline, video_names
 
 A = {a: i for i, a in enumerate(AU_NAMES)}
 

@@ -14,7 +14,7 @@ from mindface_au.checkpoint import save_checkpoint
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.evaluation import read_abaw5, read_abaw6
 
-from conftest import ROOT, tiny_config
+from testlib import ROOT, tiny_config
 
 TOOL = os.path.join(ROOT, "tools", "predict_abaw.py")
 # video -> frames that have an image (the videos have 6 and 5 frames: gaps at 3 and at the end)

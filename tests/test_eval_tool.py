@@ -15,7 +15,7 @@ from mindface_au.data import make_synthetic_affwild2
 from mindface_au.evaluation import apply_postprocess, binary_f1
 from mindface_au.evaluation.predictions import load_predictions
 
-from conftest import ROOT, tiny_config
+from testlib import ROOT, tiny_config
 
 EVAL = os.path.join(ROOT, "tools", "eval.py")
 

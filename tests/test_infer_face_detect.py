@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from infer_face_testlib import feat_file, umeyama_similarity
+from testlib.faces import feat_file, umeyama_similarity
 from mindface_au.inference.align import (ARCFACE_TEMPLATE_112, align_face, alignment_matrix, arcface_template,
                                          similarity_transform, warp_points)
 from mindface_au.inference.face import (Face, FaceDetector, create_detector, estimate_landmarks, largest_face)

@@ -6,12 +6,12 @@ import sys
 import cv2
 import pytest
 
-from infer_face_testlib import feat_file
+from testlib.faces import feat_file
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.inference.face import create_detector
 from mindface_au.inference.prepare import prepare_video
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from testlib import ROOT
 
 
 def test_prepare_video_writes_numbered_crops(tmp_path):

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from infer_face_testlib import feat_file
+from testlib.faces import feat_file
 from mindface_au.inference.face import create_detector
 from mindface_au.inference.sources import (FolderSource, ImageSource, SourceError, SourceWarning, VideoSource,
                                            open_source)

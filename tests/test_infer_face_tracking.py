@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from infer_face_testlib import feat_file
+from testlib.faces import feat_file
 from mindface_au.inference.face import create_detector
 from mindface_au.inference.sources import open_source
 from mindface_au.inference.stream import iter_faces

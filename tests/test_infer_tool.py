@@ -17,7 +17,7 @@ from mindface_au.checkpoint import save_checkpoint
 from mindface_au.constants import AU_NAMES
 from mindface_au.inference import AUPredictor
 
-from conftest import ROOT, tiny_config
+from testlib import ROOT, tiny_config
 
 INFER = os.path.join(ROOT, "tools", "infer.py")
 

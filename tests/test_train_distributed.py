@@ -10,8 +10,8 @@ import pytest
 
 from mindface_au.checkpoint import load_checkpoint
 
-from conftest import ROOT
-from test_train_loop import TRAIN, tiny_train_args
+from testlib import ROOT
+from testlib.train import TRAIN, tiny_train_args
 
 # BN statistics frozen and no random layers: a data-parallel step then equals one step on the global batch
 EXACT = ["--set", "train.freeze_bn=true", "--set", "train.save_rank_states=true"]

@@ -1,38 +1,31 @@
 """Convert PyTorch weights (insightface IResNet, the authors' AU checkpoints) to MindSpore checkpoints.
 
     # a Glint360K / MS1MV3 IResNet100 from insightface's arcface_torch model zoo:
-    python tools/convert_weights.py --src glint360k_r100/backbone.pth --kind insightface --arch r100 \\
+    mindface-au convert --src glint360k_r100/backbone.pth --kind insightface --arch r100 \\
         --out weights/iresnet100_glint360k.ckpt --zoo-name iresnet100_glint360k
     # an mmcls checkpoint of the authors' AU model (their test config: 2 encoder layers):
-    python tools/convert_weights.py --src epoch_15.pth --kind authors --arch r100 --out au_r100.ckpt
+    mindface-au convert --src epoch_15.pth --kind authors --arch r100 --out au_r100.ckpt
     # ... trained with their training config (4 encoder layers):
-    python tools/convert_weights.py --src epoch_15.pth --kind authors \\
+    mindface-au convert --src epoch_15.pth --kind authors \\
         --config configs/paper_r100_attention_train4.yaml --out au_r100_l4.ckpt
     # back to PyTorch (a .pth that torch.load(weights_only=True) reads; no PyTorch needed):
-    python tools/convert_weights.py --to-torch --src au_r100.ckpt --kind authors --out au_r100.pth
+    mindface-au convert --to-torch --src au_r100.ckpt --kind authors --out au_r100.pth
     # rename an existing checkpoint to the model-zoo scheme {model}_{spec}-{sha256[:8]}.ckpt:
-    python tools/convert_weights.py --zoo-rename best.ckpt --zoo-name au_net_r100_attention_affwild2
+    mindface-au convert --zoo-rename best.ckpt --zoo-name au_net_r100_attention_affwild2
 
 The .pth is read without running pickled code. Every key must be placed and every shape must
 fit, else the tool lists the offending keys and exits with status 2 (``num_batches_tracked``
 is ignored by name). A table of mapped / ignored / unused / missing keys is printed.
 """
-import argparse
 import sys
 
-
 from ..cli import make_parser
-from ..convert import (KINDS, convert_file, export_torch, rename_to_zoo, save_converted,
-                                 ConversionError, PthError)
+from ..convert import (KINDS, ConversionError, PthError, convert_file, export_torch, rename_to_zoo,
+                       save_converted)
 
 
 def build_parser():
-    parser = make_parser(__doc__)
-
-    class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-        pass
-
-    parser.formatter_class = Formatter
+    parser = make_parser(__doc__, device=False)  # --config / --set: the architecture to convert into
     parser.add_argument("--src", help="input: a .pth (or, with --to-torch, a MindSpore .ckpt)")
     parser.add_argument("--kind", choices=KINDS, help="insightface: arcface_torch IResNet state_dict; "
                         "authors: mmcls checkpoint of the authors' AU model")
@@ -51,7 +44,7 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args()
+    args = build_parser().parse_args(argv)
     if args.zoo_rename:
         if not args.zoo_name:
             raise ValueError("--zoo-rename needs --zoo-name MODEL_SPEC")

@@ -1,6 +1,6 @@
 """Split an ABAW dataset into k folds by video and write them as list files.
 
-    python tools/make_folds.py --root /data/Aff-Wild2 --folds 4 --out folds/
+    mindface-au make-folds --root /data/Aff-Wild2 --folds 4 --out folds/
 
 Pools the given splits (default Train_Set + Validation_Set), puts every video (the two people of
 one clip together) in exactly one fold with the rare-AU positives spread evenly, and writes
@@ -8,16 +8,14 @@ one clip together) in exactly one fold with the rare-AU positives spread evenly,
 ``folds.png``. Deterministic from ``--seed``. Train fold i with
 ``--set data.format=list --set data.root=ROOT --set data.train_list=<out>/fold<i>/train.txt --set data.val_list=<out>/fold<i>/val.txt``.
 """
-import argparse
-
-
+from ..cli import make_parser
 from ..constants import AU_NAMES, RARE_AUS
 from ..data.abaw import SPLITS, read_abaw
 from ..data.folds import make_folds, write_folds
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = make_parser(__doc__, config=False, device=False)
     p.add_argument("--root", required=True, help="ABAW root")
     p.add_argument("--folds", type=int, default=4)
     p.add_argument("--out", required=True, help="output folder")

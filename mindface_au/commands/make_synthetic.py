@@ -1,21 +1,20 @@
 """Write a small synthetic dataset in the exact Aff-Wild2 / ABAW AU layout (rendered 112x112 faces).
 
-    python tools/make_synthetic_affwild2.py --out data/synthetic_affwild2 --videos 24 --frames 300 --seed 0
+    mindface-au make-synthetic --out data/synthetic_affwild2 --videos 24 --frames 300 --seed 0
 
 Each of the 12 AUs changes its own facial region (see mindface_au/data/synthetic.py); labels have
 real-data co-occurrence, rare AUs and multi-frame episodes; a few rows are -1 and a few images
 missing. Deterministic from the seed. ``--montage PNG`` also saves one face per AU for a look.
 """
-import argparse
 import os
 
-
+from ..cli import make_parser
 from ..constants import AU_NAMES
 from ..data.synthetic import make_synthetic_affwild2, save_montage
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = make_parser(__doc__, config=False, device=False)
     p.add_argument("--out", required=True, help="output folder (absent or empty)")
     p.add_argument("--videos", type=int, default=24)
     p.add_argument("--frames", type=int, default=300, help="frames per video")

@@ -1,24 +1,22 @@
 """Raw videos -> ABAW layout: ROOT/cropped_aligned/<video>/<k:05d>.jpg (aligned 112x112 face crops).
 
-    python tools/prepare_videos.py clip1.mp4 clip2.mov --out data/mine [--skip-frames 0] [--detector yuface]
+    mindface-au prepare-videos clip1.mp4 clip2.mov --out data/mine [--skip-frames 0] [--detector yuface]
         [--all-faces] [--annotations Train_Set] [--overwrite]
 
 Frame numbers are the videos' own (1-based, kept when frames are skipped); frames without a face get
 no file. A video that cannot be used is reported and the others are still processed; the exit
 status is 1 if any failed.
 """
-import argparse
 import sys
 
-
+from ..cli import make_parser
 from ..inference.face import DETECTORS, create_detector
 from ..inference.prepare import prepare_video, video_name
 from ..inference.sources import SourceError
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def build_parser():
+    parser = make_parser(__doc__, config=False, device=False)
     parser.add_argument("videos", nargs="+", help="video files")
     parser.add_argument("--out", required=True, help="dataset root (ROOT) to write cropped_aligned/ into")
     parser.add_argument("--detector", default="yuface", choices=sorted(DETECTORS),
@@ -34,14 +32,13 @@ def parse_args(argv=None):
                         help="also write annotations/AU_Detection_Challenge/SPLIT/<video>.txt full of -1 rows")
     parser.add_argument("--overwrite", action="store_true", help="replace crops already written for a video")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.skip_frames < 0:
-        print("error: --skip-frames must be >= 0", file=sys.stderr)
-        return 2
+        raise ValueError("--skip-frames must be >= 0")
     options = {} if args.min_score is None or args.detector != "yuface" else {"min_score": args.min_score}
     detector = create_detector(args.detector, **options)
     seen = {}

@@ -26,7 +26,7 @@ Shapes are never reshaped: every tensor must have exactly the MindSpore paramete
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 KINDS = ("insightface", "authors")
@@ -224,25 +224,9 @@ def bn_counter_keys(ms_names, kind: str) -> List[str]:
     return out
 
 
-@dataclass
-class RenameResult:
-    """Outcome of mapping a whole key list (no tensors involved)."""
-
-    matches: List[KeyMatch] = field(default_factory=list)
-
-    @property
-    def unplaced(self) -> List[KeyMatch]:
-        return [m for m in self.matches if m.ms_name is None and m.reason != "ignored"]
-
-
-def map_keys(keys, kind: str) -> RenameResult:
-    """Match every torch key of ``keys``."""
-    return RenameResult([match_torch_key(k, kind) for k in keys])
-
-
 def shape_str(shape: Tuple[int, ...]) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ")"
 
 
 __all__ = ["KINDS", "Rule", "KeyMatch", "rules_for", "match_torch_key", "torch_keys_for", "stacked_rule_of",
-           "bn_counter_keys", "map_keys", "is_ignored", "AUTHORS_UNSUPPORTED", "shape_str"]
+           "bn_counter_keys", "is_ignored", "AUTHORS_UNSUPPORTED", "shape_str"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import io
-import os
 import pickle
 import struct
 import zipfile
@@ -20,6 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..fileio import atomic_path
 from .pth_reader import LEGACY_MAGIC, LEGACY_PROTOCOL
 
 #: numpy dtype -> torch storage class name.
@@ -143,27 +143,25 @@ def write_pth(state_dict: Mapping[str, np.ndarray], path: str, legacy: bool = Fa
               archive_name: str = "archive") -> str:
     """Write ``state_dict`` ({name: array}) to ``path`` as ``torch.save`` would; returns ``path``."""
     storages, tree = _as_tensors(state_dict)
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    tmp = path + ".partial"
-    if legacy:
-        with open(tmp, "wb") as f:
-            f.write(_pickle(LEGACY_MAGIC, persistent=False))
-            f.write(_pickle(LEGACY_PROTOCOL, persistent=False))
-            f.write(_pickle({"protocol_version": LEGACY_PROTOCOL, "little_endian": True,
-                             "type_sizes": {"short": 2, "int": 4, "long": 4}}, persistent=False))
-            f.write(_pickle(tree, legacy=True))
-            f.write(_pickle([s.key for s in storages], persistent=False))
-            for s in storages:
-                f.write(struct.pack("<q", s.array.size))
-                f.write(s.array.tobytes())
-    else:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
-            _padded_member(zf, f"{archive_name}/data.pkl", _pickle(tree))
-            _padded_member(zf, f"{archive_name}/byteorder", b"little")
-            for s in storages:
-                _padded_member(zf, f"{archive_name}/data/{s.key}", s.array.tobytes())
-            _padded_member(zf, f"{archive_name}/version", b"3\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # fsync + replace: a reader sees the old file or the new one
+        if legacy:
+            with open(tmp, "wb") as f:
+                f.write(_pickle(LEGACY_MAGIC, persistent=False))
+                f.write(_pickle(LEGACY_PROTOCOL, persistent=False))
+                f.write(_pickle({"protocol_version": LEGACY_PROTOCOL, "little_endian": True,
+                                 "type_sizes": {"short": 2, "int": 4, "long": 4}}, persistent=False))
+                f.write(_pickle(tree, legacy=True))
+                f.write(_pickle([s.key for s in storages], persistent=False))
+                for s in storages:
+                    f.write(struct.pack("<q", s.array.size))
+                    f.write(s.array.tobytes())
+        else:
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+                _padded_member(zf, f"{archive_name}/data.pkl", _pickle(tree))
+                _padded_member(zf, f"{archive_name}/byteorder", b"little")
+                for s in storages:
+                    _padded_member(zf, f"{archive_name}/data/{s.key}", s.array.tobytes())
+                _padded_member(zf, f"{archive_name}/version", b"3\n")
     return path
 
 

@@ -123,38 +123,4 @@ class ConversionError(ValueError):
         super().__init__(report.format(limit=20))
 
 
-@dataclass
-class BackboneInitReport:
-    """What ``model.backbone_init`` loaded into the network's backbone."""
-
-    path: str
-    source_format: str  # "mindspore checkpoint" | "pytorch insightface" | "pytorch authors"
-    loaded: List[str] = field(default_factory=list)
-    skipped: List[str] = field(default_factory=list)  # entries of the file outside the backbone
-    conversion: Optional[ConversionReport] = None
-    meta: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"path": self.path, "source_format": self.source_format, "loaded": len(self.loaded),
-                "skipped": len(self.skipped), "meta": {k: v for k, v in self.meta.items() if k != "config"}}
-
-    def format(self) -> str:
-        parts = [f"loaded {len(self.loaded)} backbone parameters from {self.path} "
-                 f"({self.source_format})"]
-        if self.skipped:
-            parts.append(f"  skipped {len(self.skipped)} entries outside the backbone "
-                         f"(e.g. {', '.join(self.skipped[:3])})")
-        src = self.meta.get("converted_from")
-        if src:
-            parts.append(f"  converted from {src} (sha256 {str(self.meta.get('source_sha256', '?'))[:12]}, "
-                         f"kind {self.meta.get('kind', '?')})")
-        if self.conversion is not None:
-            parts.append("  " + self.conversion.group_table().replace("\n", "\n  "))
-        parts.append("  the rest of the network keeps its initialisation")
-        return "\n".join(parts)
-
-    def __str__(self) -> str:
-        return self.format()
-
-
-__all__ = ["MappedKey", "ConversionReport", "ConversionError", "BackboneInitReport"]
+__all__ = ["MappedKey", "ConversionReport", "ConversionError"]

@@ -10,8 +10,10 @@ Each annotation file starts with the header ``AU1,AU2,...,AU26``; line k+1 holds
 
 * drops the rows that hold a -1 and the frames whose image is missing, and counts both per video;
 * accepts a UTF-8 BOM, CRLF line ends, spaces around values, trailing blank lines, videos of
-  two people (``<video>_left`` / ``<video>_right``, each its own video and image folder) and an
-  image tree nested as ``cropped_aligned/cropped_aligned/<video>`` (as some archives unpack);
+  two people (``<video>_left`` / ``<video>_right``, each its own video and image folder) and
+  image folders below intermediate folders at any depth, ``cropped_aligned/<any folders>/<video>``
+  and ``cropped_aligned/<any folders>/cropped_aligned/<video>`` (as archives unpack; see
+  :func:`video_folders`);
 * raises :class:`AnnotationError` naming the file and line for a wrong header, a wrong number
   of values or a value other than -1/0/1; with ``strict=False`` it skips that video instead and
   reports it in ``index.report.skipped``.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import codecs
 import os
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -136,21 +138,56 @@ def parse_annotation_file(path: str) -> np.ndarray:
 # ------------------------------------------------------------------------------------- images
 
 
-def image_roots(root: str) -> List[str]:
-    """``<root>/cropped_aligned`` and every nested ``cropped_aligned/cropped_aligned/...`` below it."""
-    out, d = [], os.path.join(root, IMAGE_SUBDIR)
-    while os.path.isdir(d):
-        out.append(d)
-        d = os.path.join(d, IMAGE_SUBDIR)
-    return out
+def video_folders(root: str) -> Dict[str, List[str]]:
+    """Every image folder below ``<root>/cropped_aligned``, at any depth: ``{folder name: [paths]}``.
+
+    A folder that directly holds a ``.jpg`` is a video's image folder and is not searched further;
+    any other folder is an intermediate one and is searched, so archives unpacked as
+    ``cropped_aligned/<any folders>/cropped_aligned/<video>/`` or ``cropped_aligned/<any folders>/<video>/``
+    are found as well as the plain ``cropped_aligned/<video>/``. Hidden folders (``.name``) are
+    skipped. Paths of one name are listed shallowest first, then in name order. Empty when
+    ``<root>/cropped_aligned`` is absent.
+    """
+    top = os.path.join(root, IMAGE_SUBDIR)
+    found: Dict[str, List[str]] = {}
+    level, seen = [top] if os.path.isdir(top) else [], set()
+    while level:  # breadth first: shallower folders are listed first
+        deeper = []
+        for folder in level:
+            real = os.path.realpath(folder)
+            if real in seen:  # a symlink loop
+                continue
+            seen.add(real)
+            subdirs, has_images = [], False
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if folder != top and entry.name.endswith(".jpg") and entry.is_file():
+                        has_images = True
+                        break
+                    if entry.is_dir():
+                        subdirs.append(entry.path)
+            if has_images:
+                found.setdefault(os.path.basename(folder), []).append(folder)
+            else:
+                deeper.extend(sorted(subdirs))
+        level = deeper
+    return found
 
 
-def find_video_dir(roots: List[str], video: str) -> Optional[str]:
-    for r in roots:
-        d = os.path.join(r, video)
-        if os.path.isdir(d):
-            return d
-    return None
+def find_video_dirs(root: str, videos: Sequence[str]) -> List[Optional[str]]:
+    """The image folder of each of ``videos`` below ``<root>/cropped_aligned`` (see :func:`video_folders`),
+    None where a video has none. A video found in several folders uses the shallowest (with a warning)."""
+    folders = video_folders(root)
+    doubles = [v for v in videos if len(folders.get(v, ())) > 1]
+    if doubles:
+        import warnings
+
+        shown = "; ".join(f"{v}: {', '.join(os.path.relpath(d, root) for d in folders[v])}" for v in doubles[:3])
+        warnings.warn(f"{root}: {len(doubles)} videos have several image folders, the first of each is used "
+                      f"({shown})", stacklevel=2)
+    return [folders[v][0] if v in folders else None for v in videos]
 
 
 def existing_frames(video_dir: Optional[str], ext: str = ".jpg") -> np.ndarray:
@@ -222,11 +259,10 @@ def read_abaw_split(root: str, split: str, strict: bool = True, cache_dir: Optio
     files = sorted(n for n in os.listdir(ann_dir) if n.endswith(".txt"))
     if not files:
         raise NotAbawLayoutError(f"{ann_dir}: no annotation files (<video>.txt)")
-    roots = image_roots(root)
-    if check_images and not roots:
+    if check_images and not os.path.isdir(os.path.join(root, IMAGE_SUBDIR)):
         raise NotAbawLayoutError(f"{root}: not an ABAW AU layout: no image folder {IMAGE_SUBDIR}/")
     videos = [n[:-4] for n in files]
-    video_dirs = [find_video_dir(roots, v) for v in videos] if check_images else [None] * len(videos)
+    video_dirs = find_video_dirs(root, videos) if check_images else [None] * len(videos)
 
     cache_path = None
     if use_cache:

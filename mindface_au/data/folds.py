@@ -18,6 +18,8 @@ from typing import Dict, Sequence
 import numpy as np
 
 from ..constants import AU_NAMES, RARE_AUS
+from ..evaluation.report import plot_folds
+from ..fileio import atomic_write_text
 from .index import FrameIndex
 from .listfile import write_list_file
 
@@ -92,36 +94,7 @@ def write_folds(index: FrameIndex, folds: np.ndarray, out_dir: str, rare_aus: Se
         write_list_file(index, os.path.join(d, "val.txt"), frame_fold == f)
     summary = {"k": k, "image_root": index.image_root, "source": index.source, "rare_aus": list(rare_aus),
                "folds": fold_summary(index, folds, rare_aus)}
-    with open(os.path.join(out_dir, "folds.json"), "w", encoding="utf-8") as fh:
-        json.dump(summary, fh, indent=1)
+    atomic_write_text(os.path.join(out_dir, "folds.json"), json.dumps(summary, indent=1))
     if plot:
         plot_folds(summary, os.path.join(out_dir, "folds.png"))
     return summary
-
-
-def plot_folds(summary: dict, path: str) -> None:
-    """Bar chart: share of the frames and of each AU's positives in every fold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folds = summary["folds"]
-    names = list(folds)
-    cats = ["frames"] + list(AU_NAMES)
-    values = np.array([[folds[n]["frames"]] + [folds[n]["positives"][a] for a in AU_NAMES] for n in names], float)
-    share = values / np.maximum(values.sum(0), 1)
-    fig, ax = plt.subplots(figsize=(11, 4))
-    width = 0.8 / len(names)
-    x = np.arange(len(cats))
-    for i, n in enumerate(names):
-        ax.bar(x + i * width - 0.4 + width / 2, share[i], width, label=f"{n} ({len(folds[n]['videos'])} videos)")
-    ax.axhline(1 / len(names), color="k", lw=0.8, ls="--")
-    ax.set_xticks(x)
-    ax.set_xticklabels([c + ("*" if c in summary["rare_aus"] else "") for c in cats])
-    ax.set_ylabel("share of frames / positives")
-    ax.set_title("k-fold split by video (* rare AU)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

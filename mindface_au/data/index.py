@@ -150,15 +150,6 @@ class FrameIndex:
         annotated = (self.labels >= 0).sum(0)
         return np.where(annotated > 0, (lab == 1).sum(0) / np.maximum(annotated, 1), 0.0)
 
-    def subset(self, rows: np.ndarray) -> "FrameIndex":
-        """A new index with the frames ``rows`` (bool mask or int indices, order kept); same videos."""
-        rows = np.asarray(rows)
-        if rows.dtype == bool:
-            rows = np.flatnonzero(rows)
-        return FrameIndex(self.image_root, list(self.video_names), list(self.video_dirs), list(self.name_formats),
-                          self.video_ids[rows], self.frames[rows], self.labels[rows], self.report,
-                          None if self.explicit_paths is None else self.explicit_paths[rows], self.source)
-
     def __repr__(self) -> str:
         return (f"FrameIndex({len(self)} frames, {self.num_videos} videos, image_root={self.image_root!r}, "
                 f"source={self.source!r})")

@@ -24,6 +24,7 @@ from typing import Optional
 import numpy as np
 
 from ..constants import NUM_AUS
+from ..fileio import atomic_write_text
 from .abaw import AnnotationError, parse_values
 from .index import FrameIndex, ReadReport, cache_key, file_signature, try_load_cache, try_save_cache
 
@@ -180,8 +181,7 @@ def _write_dir_stamp(cache_path: str, mtimes: dict) -> None:
     import json
 
     try:
-        with open(cache_path + ".dirs.json", "w", encoding="utf-8") as f:
-            json.dump(mtimes, f)
+        atomic_write_text(cache_path + ".dirs.json", json.dumps(mtimes))
     except OSError:
         pass
 
@@ -209,11 +209,5 @@ def write_list_file(index: FrameIndex, path: str, rows: Optional[np.ndarray] = N
     chars = np.where(index.labels[rows] < 0, "-1", np.where(index.labels[rows] > 0, "1", "0"))
     paths = index.paths
     lines = [f"{paths[i]} {','.join(c)}\n" for i, c in zip(rows.tolist(), chars.tolist())]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(lines)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(lines))
     return len(lines)

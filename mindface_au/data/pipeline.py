@@ -6,8 +6,8 @@ threads, no Python per pixel):
 
 * train: Decode -> RandomResizedCrop(S, scale, ratio) -> RandomHorizontalFlip(0.5) ->
   RandomApply([RandomColorAdjust(0.2, 0.2, 0.2, 0.2)], p=0.3) -> Normalize -> HWC2CHW;
-* eval: Decode -> Resize(round(resize * S / 112)) -> CenterCrop(S) -> Normalize -> HWC2CHW
-  (resize 128 + centre crop 112 at S = 112);
+* eval: Decode -> Resize(eval_resize(S, resize)) -> CenterCrop(S) -> Normalize -> HWC2CHW
+  (resize 128 + centre crop 112 at S = 112; normalisation and resize rule: :mod:`mindface_au.transforms`);
 
 then ``.batch``: image float32 (B, 3, S, S), label float32 (B, 12).
 
@@ -33,14 +33,11 @@ import mindspore.dataset.transforms as T
 import mindspore.dataset.vision as V
 from mindspore.train import Callback
 
-from ..constants import ARCFACE_MEAN, ARCFACE_STD, IMAGENET_MEAN, IMAGENET_STD
+from ..transforms import eval_resize, norm_stats
 from .index import FrameIndex
 from .jpeg import jpeg_is_readable, read_checked  # noqa: F401  (jpeg_is_readable re-exported)
 
 logger = logging.getLogger(__name__)
-
-NORMS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "arcface": (ARCFACE_MEAN, ARCFACE_STD)}
-
 
 class UnreadableImagesError(RuntimeError):
     pass
@@ -138,10 +135,9 @@ class UnreadableImageReport(Callback):
 
 
 def normalize_op(norm: str):
-    if norm not in NORMS:
-        raise ValueError(f"data.norm: unknown normalisation {norm!r}; known: {sorted(NORMS)}")
-    mean, std = NORMS[norm]
-    return V.Normalize(mean=list(mean), std=list(std), is_hwc=True)
+    """``V.Normalize`` with the mean and std of :data:`mindface_au.transforms.NORMS` ``[norm]``."""
+    mean, std = norm_stats(norm)
+    return V.Normalize(mean=mean.tolist(), std=std.tolist(), is_hwc=True)
 
 
 def train_transforms(size: int, norm: str = "imagenet", scale=(0.08, 1.0), ratio=(0.75, 4 / 3), flip_p: float = 0.5,
@@ -157,11 +153,6 @@ def train_transforms(size: int, norm: str = "imagenet", scale=(0.08, 1.0), ratio
         ops.append(T.RandomApply([V.RandomColorAdjust(brightness=b, contrast=c, saturation=s, hue=h)],
                                  prob=color_jitter_p))
     return ops + [normalize_op(norm), V.HWC2CHW()]
-
-
-def eval_resize(size: int, resize: int = 128) -> int:
-    """The eval resize for input side S: ``resize`` at S = 112, scaled with S otherwise."""
-    return max(size, int(round(resize * size / 112)))
 
 
 def eval_transforms(size: int, norm: str = "imagenet", resize: int = 128) -> list:

@@ -92,10 +92,6 @@ class ResampleSampler(ds.Sampler):
     def __deepcopy__(self, memo):
         return self  # shared on purpose: MindSpore copies the tree; the epoch counter must be one
 
-    def set_epoch(self, epoch: int) -> None:
-        """Make the next draw the one of ``epoch``."""
-        self.epoch = int(epoch)
-
     def draw_all(self, epoch: int) -> np.ndarray:
         """The whole draw of ``epoch`` before sharding: (draw_size,) int64 dataset indices, shuffled."""
         rng = np.random.default_rng([self.seed, int(epoch)])

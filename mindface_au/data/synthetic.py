@@ -1,24 +1,4 @@
-"""Synthetic Aff-Wild2: rendered 112x112 faces in the exact ABAW layout, with learnable AUs.
-
-Every frame is a cartoon face drawn with OpenCV (anti-aliased ellipses and polylines) in
-canonical aligned coordinates (eyes near y = 48, mouth near y = 83, like ``cropped_aligned``),
-then posed, lit, blurred, noised and JPEG-compressed. Each of the 12 AUs moves or marks its
-own facial region the way FACS describes it, with a strength proportional to its intensity:
-
-======  ====================  ==================================================================
-AU1     inner brow raiser     inner brow ends up; horizontal wrinkles in the central forehead
-AU2     outer brow raiser     outer brow ends up; wrinkles in the lateral forehead
-AU4     brow lowerer          brows down and drawn together; vertical furrows between them
-AU6     cheek raiser          cheeks up and brighter; lower lids pushed up; crow's feet
-AU7     lid tightener         both lids narrow the eye (lower lid most), tense lid lines
-AU10    upper lip raiser      upper lip centre up (teeth show); deep nasolabial folds; nostrils up
-AU12    lip corner puller     mouth corners up and out; creases at the corners
-AU15    lip corner depressor  mouth corners down; shadow lines below the corners
-AU23    lip tightener         mouth narrower, lips thinner, short creases at the corners
-AU24    lip pressor           lips pressed thin and dark-lined; bulges above and below the lips
-AU25    lips part             dark gap between the lips, upper teeth visible
-AU26    jaw drop              chin, chin crease and lower lip down (a wide opening with AU25)
-======  ====================  ==================================================================
+"""Synthetic Aff-Wild2: rendered faces (:mod:`.face_renderer`) written in the exact ABAW layout.
 
 Labels follow real data: co-occurrence through expression episodes (smile: AU12 + AU6; brow
 raise: AU1 + AU2; frown: AU4 + AU7; talking: AU25, sometimes AU26; sadness: AU15), AU2, AU15,
@@ -35,329 +15,21 @@ Everything is deterministic from the seed (one ``numpy.random.Generator`` per vi
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from ..constants import ABAW_HEADER, AU_NAMES, NUM_AUS
+from ..fileio import atomic_write_text
 from .abaw import ANNOTATION_SUBDIR, FRAME_FORMAT, IMAGE_SUBDIR, is_abaw_root
+from .face_renderer import SIZE, au_montage, render_face, sample_identity, sample_poses, sample_scene
 
-SIZE = 112
 GENERATOR_VERSION = 1  # bump when the rendering or the labels change: ensure_synthetic then regenerates
-A = {name: i for i, name in enumerate(AU_NAMES)}
 INFO_FILE = "synthetic_info.json"
-SHIFT = 4  # OpenCV drawing: fixed-point coordinates with 4 fractional bits
-ONE = 1 << SHIFT
-
-SKIN_ANCHORS = np.array([(244, 214, 192), (228, 180, 150), (205, 145, 112), (170, 110, 78), (120, 78, 55),
-                         (88, 58, 42)], dtype=np.float32)  # RGB, light to dark
-HAIR_COLOURS = np.array([(25, 20, 18), (60, 40, 28), (105, 72, 42), (160, 125, 80), (200, 175, 130),
-                         (120, 120, 120), (45, 30, 25)], dtype=np.float32)
-
-
-# ------------------------------------------------------------------------------------ identity
-
-
-@dataclass
-class Identity:
-    """Per-person appearance (pixels are canonical 112x112 coordinates, colours RGB 0..255)."""
-
-    skin: np.ndarray
-    hair: np.ndarray
-    brow: np.ndarray
-    lip: np.ndarray
-    iris: np.ndarray
-    face_w: float
-    face_h_up: float
-    face_h_lo: float
-    face_cy: float
-    eye_dx: float
-    eye_y: float
-    eye_w: float
-    eye_h: float
-    brow_gap: float
-    brow_thick: int
-    nose_y: float
-    mouth_y: float
-    mouth_w: float
-    lip_up: float
-    lip_lo: float
-    hairline: float
-
-
-def sample_identity(rng: np.random.Generator) -> Identity:
-    t = rng.uniform(0, len(SKIN_ANCHORS) - 1)
-    lo = int(t)
-    skin = SKIN_ANCHORS[lo] * (1 - (t - lo)) + SKIN_ANCHORS[min(lo + 1, len(SKIN_ANCHORS) - 1)] * (t - lo)
-    skin = np.clip(skin * rng.uniform(0.94, 1.06, 3), 0, 255)
-    hair = np.clip(HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))] * rng.uniform(0.85, 1.15), 0, 255)
-    brow = np.minimum(hair, skin * 0.45) * rng.uniform(0.7, 1.0)
-    lip = np.clip(skin * 0.55 + np.array([190, 70, 80], np.float32) * 0.45 * rng.uniform(0.8, 1.1), 0, 255)
-    iris = np.array([(60, 40, 25), (90, 60, 30), (70, 100, 120), (80, 90, 60)], np.float32)[rng.integers(4)]
-    return Identity(
-        skin=skin.astype(np.float32), hair=hair.astype(np.float32), brow=brow.astype(np.float32),
-        lip=lip.astype(np.float32), iris=iris,
-        face_w=rng.uniform(37, 43), face_h_up=rng.uniform(43, 48), face_h_lo=rng.uniform(43, 47),
-        face_cy=rng.uniform(55, 58), eye_dx=rng.uniform(16, 19), eye_y=rng.uniform(46, 50),
-        eye_w=rng.uniform(6.5, 8), eye_h=rng.uniform(3.8, 4.8), brow_gap=rng.uniform(10, 13),
-        brow_thick=int(rng.integers(2, 4)), nose_y=rng.uniform(64, 68), mouth_y=rng.uniform(81, 85),
-        mouth_w=rng.uniform(12.5, 16), lip_up=rng.uniform(3.0, 4.5), lip_lo=rng.uniform(3.8, 5.5),
-        hairline=rng.uniform(4, 12))
-
-
-@dataclass
-class Pose:
-    """Per-frame nuisance: roll (degrees), yaw (-1..1, features shift sideways), scale, shift (pixels)."""
-
-    roll: float = 0.0
-    yaw: float = 0.0
-    scale: float = 1.0
-    tx: float = 0.0
-    ty: float = 0.0
-    blink: float = 0.0
-    gaze_x: float = 0.0
-    gaze_y: float = 0.0
-
-
-@dataclass
-class Scene:
-    """Per-video rendering conditions."""
-
-    background: np.ndarray  # (112, 112, 3) float32 RGB
-    light_dir: float
-    light_strength: float
-    gain: float
-    cast: np.ndarray  # (3,)
-    noise: np.ndarray  # (K, 112, 112, 3) float32 bank of noise frames
-    blur: float
-    jpeg_quality: int
-
-    def light_field(self) -> np.ndarray:
-        """(112, 112, 3) float32 multiplier: gain x directional shading x colour cast (computed once)."""
-        if getattr(self, "_light", None) is None:
-            ramp = (np.arange(SIZE, dtype=np.float32) - 56) / 56
-            shade = 1 + self.light_strength * (math.cos(self.light_dir) * ramp[None, :]
-                                               + math.sin(self.light_dir) * ramp[:, None])
-            self._light = ((self.gain * shade)[..., None] * self.cast).astype(np.float32)
-        return self._light
-
-
-def sample_scene(rng: np.random.Generator) -> Scene:
-    c1, c2 = rng.uniform(20, 235, 3), rng.uniform(20, 235, 3)
-    ramp = np.linspace(0, 1, SIZE, dtype=np.float32)
-    angle = rng.uniform(0, 2 * np.pi)
-    proj = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
-    proj = (proj - proj.min()) / max(proj.max() - proj.min(), 1e-6)
-    background = (c1[None, None] * (1 - proj[..., None]) + c2[None, None] * proj[..., None]).astype(np.float32)
-    for _ in range(int(rng.integers(0, 4))):  # a few blurry blobs (clutter)
-        centre = (int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)))
-        cv2.circle(background, centre, int(rng.integers(6, 25)), rng.uniform(20, 235, 3).tolist(), -1)
-    background = cv2.GaussianBlur(background, (0, 0), 3)
-    sigma = rng.uniform(1.5, 5.0)
-    noise = rng.standard_normal((8, SIZE, SIZE, 3), dtype=np.float32) * sigma
-    return Scene(background=background, light_dir=rng.uniform(0, 2 * np.pi), light_strength=rng.uniform(0.0, 0.3),
-                 gain=rng.uniform(0.8, 1.15), cast=rng.normal(1.0, 0.05, 3).astype(np.float32), noise=noise,
-                 blur=float(rng.uniform(0.5, 0.9)) if rng.random() < 0.3 else 0.0,
-                 jpeg_quality=int(rng.integers(70, 96)))
-
-
-# ------------------------------------------------------------------------------------ drawing
-
-
-def _fx(p) -> np.ndarray:
-    return np.round(np.asarray(p, dtype=np.float64) * ONE).astype(np.int32).reshape(-1, 1, 2)
-
-
-def _col(c) -> tuple:
-    return tuple(min(max(float(v), 0.0), 255.0) for v in c)
-
-
-def _mix(a, b, t: float) -> np.ndarray:
-    t = min(max(float(t), 0.0), 1.0)
-    return np.asarray(a, np.float32) * (1 - t) + np.asarray(b, np.float32) * t
-
-
-def _poly(img, pts, colour) -> None:
-    cv2.fillPoly(img, [_fx(pts)], _col(colour), cv2.LINE_AA, SHIFT)
-
-
-def _line(img, pts, colour, thickness: int = 1) -> None:
-    cv2.polylines(img, [_fx(pts)], False, _col(colour), int(thickness), cv2.LINE_AA, SHIFT)
-
-
-def _ellipse(img, centre, axes, colour, angle: float = 0.0, start: float = 0.0, end: float = 360.0,
-             thickness: int = -1) -> None:
-    c = (int(round(centre[0] * ONE)), int(round(centre[1] * ONE)))
-    ax = (max(int(round(axes[0] * ONE)), 1), max(int(round(axes[1] * ONE)), 1))
-    cv2.ellipse(img, c, ax, angle, start, end, _col(colour), thickness, cv2.LINE_AA, SHIFT)
-
-
-_T = np.linspace(0, 1, 9)
-# rows: Bernstein weights of (p0, mid, p2) for a quadratic through mid at t = 0.5
-_BEZIER = np.stack([(1 - _T) ** 2 - (1 - _T) * _T, 4 * (1 - _T) * _T, _T ** 2 - (1 - _T) * _T], 1)
-
-
-def _bezier(p0, mid, p2) -> np.ndarray:
-    """Quadratic curve from p0 to p2 passing through ``mid`` at t = 0.5: (9, 2)."""
-    return _BEZIER @ np.array([p0, mid, p2], dtype=np.float64)
-
-
-def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose = Pose(),
-                rng: Optional[np.random.Generator] = None) -> np.ndarray:
-    """One frame: (112, 112, 3) uint8 RGB.
-
-    Args:
-        au: (12,) intensities in [0, 1] in ``AU_NAMES`` order (0 = neutral).
-        pose: per-frame nuisance.
-        rng: picks the noise frame; None = no noise (tests of the AU regions).
-    """
-    a = np.clip(np.asarray(au, np.float64), 0, 1)
-    a1, a2, a4, a6, a7, a10, a12, a15, a23, a24, a25, a26 = a
-    skin = ident.skin
-    dark = skin * 0.35
-    img = scene.background.copy()
-    cx0, cy = 56.0, ident.face_cy
-    fx = 3.5 * pose.yaw  # internal features shift with yaw
-    jaw = 10.0 * a26
-
-    # head: hair behind, neck, face (upper and lower half-ellipses), fringe
-    _ellipse(img, (cx0, cy - 6), (ident.face_w + 6, ident.face_h_up + 6), ident.hair)
-    _poly(img, [(cx0 - 17, 96), (cx0 + 17, 96), (cx0 + 20, 112), (cx0 - 20, 112)], skin * 0.82)
-    _ellipse(img, (cx0, cy), (ident.face_w, ident.face_h_up), skin, start=180, end=360)
-    _ellipse(img, (cx0, cy - 0.5), (ident.face_w, ident.face_h_lo + jaw), skin, start=0, end=180)
-    _ellipse(img, (cx0 + fx * 0.3, cy - ident.face_h_up + ident.hairline - 6), (ident.face_w + 3, 12),
-             ident.hair, start=180, end=360)
-    _poly(img, [(cx0 - ident.face_w - 3, cy - ident.face_h_up + ident.hairline - 6),
-                (cx0 + ident.face_w + 3, cy - ident.face_h_up + ident.hairline - 6),
-                (cx0 + ident.face_w - 2, cy - ident.face_h_up + ident.hairline - 2),
-                (cx0 - ident.face_w + 2, cy - ident.face_h_up + ident.hairline - 2)], ident.hair)
-    cx = cx0 + fx
-
-    # forehead wrinkles (AU1 centre, AU2 sides) and glabella furrows (AU4)
-    brow_y = ident.eye_y - ident.brow_gap
-    for k in range(2):
-        y = brow_y - 8 - 4.5 * k
-        if a1 > 0.02:
-            _line(img, _bezier((cx - 9, y + 1), (cx, y - 0.8), (cx + 9, y + 1)), _mix(skin, dark, 0.9 * a1), 2)
-        if a2 > 0.02:
-            for s in (-1, 1):
-                ex = cx + s * ident.eye_dx
-                _line(img, _bezier((ex - s * 4, y + 1.5), (ex + s * 2, y - 1.2), (ex + s * 9, y + 1.5)),
-                      _mix(skin, dark, 0.9 * a2), 2)
-    if a4 > 0.02:
-        for s in (-1, 1):
-            _line(img, [(cx + s * 2.8, brow_y - 3 + 3 * a4), (cx + s * 2.2, brow_y + 6)], _mix(skin, dark, 0.95 * a4), 2)
-
-    for s in (-1, 1):  # s = -1: image left
-        ex, ey = cx + s * ident.eye_dx, ident.eye_y
-        # brows: inner (t=0) to outer (t=1)
-        t = np.linspace(0, 1, 6)
-        bx = ex - s * 8.5 + s * 19 * t - s * 3.5 * a4 * (1 - t)
-        by = (brow_y - 2.5 * np.sin(np.pi * t ** 0.8) - 8 * a1 * (1 - t) ** 1.5 - 8 * a2 * t ** 1.5
-              + 3.5 * a4 + 3.5 * a4 * (1 - t))
-        _line(img, np.stack([bx, by], 1), ident.brow, ident.brow_thick + (1 if a4 > 0.5 else 0))
-        # eyes: almond between the upper and lower lid curves
-        open_ = 1.0 - pose.blink
-        hu = ident.eye_h * (1 - 0.5 * a7 - 0.12 * a6) * open_ + 0.3
-        hl = ident.eye_h * 0.7 * (1 - 0.8 * a7 - 0.55 * a6) * open_ + 0.3
-        th = np.linspace(0, np.pi, 9)
-        ew = ident.eye_w
-        upper = np.stack([ex + ew * np.cos(th), ey - hu * np.sin(th)], 1)
-        lower = np.stack([ex + ew * np.cos(th[::-1]), ey + hl * np.sin(th[::-1])], 1)
-        _poly(img, np.concatenate([upper, lower]), (235, 232, 225))
-        r = 3.1
-        _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (min(r, 0.95 * ew), min(r, (hu + hl) / 2)),
-                 ident.iris)
-        _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (1.2, min(1.2, (hu + hl) / 2)), (15, 10, 10))
-        _line(img, upper, dark * 0.6, 2 if a7 > 0.5 else 1)
-        _line(img, lower, _mix(skin * 0.7, dark, 0.8 * a7), 1 + int(a7 > 0.4))
-        # AU6: cheek raised and brighter, infraorbital furrow, crow's feet
-        if a6 > 0.02:
-            cheek = np.clip(skin * 1.1 + np.array([22, 2, 0], np.float32), 0, 255)
-            _ellipse(img, (ex + s * 2, ey + 16 - 6 * a6), (10, 6.5), _mix(skin, cheek, a6))
-            _line(img, _bezier((ex - ew * 0.9, ey + hl + 2.5), (ex, ey + hl + 4.5 - 2 * a6), (ex + ew * 0.9, ey + hl + 2.5)),
-                  _mix(skin, dark, 0.75 * a6), 1)
-            ox = ex + s * (ew + 1.5)
-            for ang in (-35, 0, 35):
-                rad = math.radians(ang)
-                _line(img, [(ox, ey), (ox + s * 6.5 * math.cos(rad), ey + 6.5 * math.sin(rad))],
-                      _mix(skin, dark, 0.95 * a6), 1)
-        if a7 > 0.02:  # tense bulge under the lower lid
-            _line(img, _bezier((ex - ew * 0.8, ey + hl + 1.4), (ex, ey + hl + 2.3), (ex + ew * 0.8, ey + hl + 1.4)),
-                  _mix(skin, dark, 0.6 * a7), 1)
-
-    # nose (tip shifts more with yaw), nostrils (AU10 lifts), nasolabial folds (AU10, a little AU12)
-    ny = ident.nose_y
-    nx = cx + 1.5 * pose.yaw
-    _line(img, [(cx, ident.eye_y + 2), (nx, ny - 3)], _mix(skin, dark, 0.25), 1)
-    _ellipse(img, (nx, ny - 1), (5.5, 4), np.clip(skin * 1.07, 0, 255))
-    for s in (-1, 1):
-        _ellipse(img, (nx + s * 4.2, ny + 1.8 - 2.0 * a10), (2.2 + 0.8 * a10, 1.3), skin * 0.4)
-        _line(img, _bezier((nx + s * 6.5, ny - 2 - 1.5 * a10), (nx + s * 8, ny + 1 - 1.5 * a10), (nx + s * 5, ny + 3 - 1.5 * a10)),
-              _mix(skin, dark, 0.35), 1)
-    # mouth
-    my = ident.mouth_y
-    w = ident.mouth_w * (1 - 0.4 * a23 + 0.12 * a12 + 0.04 * a24)
-    dy = -6.5 * a12 + 6.5 * a15
-    open_mouth = a25 * (6.0 + jaw)
-    lower_drop = 0.35 * jaw if a25 < 0.05 else 0.0
-    thin = max(0.2, 1 - 0.5 * a23 - 0.75 * a24)
-    tu, tl = ident.lip_up * thin, ident.lip_lo * thin
-    L, R = (cx - w, my + dy), (cx + w, my + dy)
-    ull = _bezier(L, (cx, my - 0.4 * open_mouth - 1.6 * a10), R)
-    llu = _bezier(L, (cx, my + 0.6 * open_mouth + lower_drop), R)
-    ult = _bezier(L, (cx, my - 0.4 * open_mouth - 1.6 * a10 - tu - 2.5 * a10), R)
-    ult[4, 1] += 0.9  # cupid's bow
-    llb = _bezier((L[0] + 1, L[1] + 0.5), (cx, my + 0.6 * open_mouth + lower_drop + tl), (R[0] - 1, R[1] + 0.5))
-    for s in (-1, 1):
-        corner = L if s < 0 else R
-        _line(img, _bezier((nx + s * 7.5, ny + 1 - 1.5 * a10), (cx + s * (w * 0.8 + 5), (ny + my) / 2 + 1),
-                           (corner[0] + s * 3, corner[1] + 3)),
-              _mix(skin, dark, 0.12 + 0.7 * a10 + 0.25 * a12), 1 + int(a10 > 0.3))
-        if a12 > 0.02:  # smile creases at the corners
-            _line(img, _bezier((corner[0] + s * 1, corner[1] - 3), (corner[0] + s * 3, corner[1]), (corner[0] + s * 1.5, corner[1] + 3)),
-                  _mix(skin, dark, 0.8 * a12), 1)
-        if a23 > 0.02:  # tightened corners: short vertical creases
-            _line(img, [(corner[0] + s * 1.2, corner[1] - 2.5), (corner[0] + s * 1.2, corner[1] + 2.5)],
-                  _mix(skin, dark, 0.9 * a23), 1)
-        if a15 > 0.02:  # depressor shadows below the corners
-            _line(img, [(corner[0], corner[1] + 1.5), (corner[0] + s * 2.5, corner[1] + 7)], _mix(skin, dark, 0.9 * a15), 2)
-    if a24 > 0.02:  # pressed lips: bulges above and below
-        _ellipse(img, (cx, ult[4, 1] - 2.5), (w * 0.75, 2.2), _mix(skin, np.clip(skin * 1.18, 0, 255), a24))
-        _ellipse(img, (cx, llb[4, 1] + 3.2), (w * 0.6, 2.4), _mix(skin, dark, 0.55 * a24))
-    gap = open_mouth > 0.6 or a10 > 0.15
-    if gap:
-        interior = np.concatenate([ull, llu[::-1]])
-        _poly(img, interior, (45, 18, 25))
-        teeth_h = min(2.0, 0.3 * open_mouth + 2.0 * a10)
-        mid = slice(2, 7)
-        teeth = np.concatenate([ull[mid], (ull[mid] + [0, teeth_h])[::-1]])
-        _poly(img, teeth, (236, 232, 220))
-    _poly(img, np.concatenate([ult, ull[::-1]]), ident.lip)
-    _poly(img, np.concatenate([llu, llb[::-1]]), ident.lip * 1.05)
-    if not gap:
-        _line(img, ull, _mix(ident.lip * 0.5, (20, 10, 10), 0.8 * a24), 1 + int(a24 > 0.4))
-    # chin crease (moves with the jaw)
-    chin_y = cy + ident.face_h_lo + jaw - 8
-    _line(img, _bezier((cx - 6, chin_y), (cx, chin_y + 1.5), (cx + 6, chin_y)), _mix(skin, dark, 0.2 + 0.6 * a26),
-          1 + int(a26 > 0.4))
-
-    # pose (similarity about the face centre), lighting, blur, noise
-    m = cv2.getRotationMatrix2D((56.0, 60.0), pose.roll, pose.scale)
-    m[:, 2] += (pose.tx, pose.ty)
-    img = cv2.warpAffine(img, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    img *= scene.light_field()
-    if scene.blur:
-        img = cv2.GaussianBlur(img, (0, 0), scene.blur)
-    if rng is not None:
-        noise = scene.noise[rng.integers(len(scene.noise))]
-        img += noise[::-1] if rng.random() < 0.5 else noise
-    return np.clip(img, 0, 255).astype(np.uint8)
+A = {name: i for i, name in enumerate(AU_NAMES)}
 
 
 # ------------------------------------------------------------------------------ label timelines
@@ -428,30 +100,6 @@ def sample_timeline(rng: np.random.Generator, n: int) -> np.ndarray:
     both = (intensity[:, A["AU12"]] > 0) & (intensity[:, A["AU15"]] > 0)
     intensity[both, A["AU15"]] = 0
     return intensity
-
-
-def _smooth_walk(rng: np.random.Generator, n: int, amplitude: float, n_waves: int = 3) -> np.ndarray:
-    t = np.arange(n)
-    out = np.zeros(n)
-    for _ in range(n_waves):
-        out += np.sin(2 * np.pi * t / rng.uniform(40, 300) + rng.uniform(0, 2 * np.pi)) * rng.uniform(0.3, 1.0)
-    return out / n_waves * amplitude * 1.6
-
-
-def sample_poses(rng: np.random.Generator, n: int) -> List[Pose]:
-    roll = rng.normal(0, 3) + _smooth_walk(rng, n, 5)
-    yaw = np.clip(rng.normal(0, 0.25) + _smooth_walk(rng, n, 0.6), -1, 1)
-    scale = rng.uniform(0.93, 1.07) + _smooth_walk(rng, n, 0.04)
-    tx = rng.normal(0, 1.5) + _smooth_walk(rng, n, 2.5)
-    ty = rng.normal(0, 1.5) + _smooth_walk(rng, n, 2.5)
-    gx, gy = _smooth_walk(rng, n, 0.8), _smooth_walk(rng, n, 0.5)
-    blink = np.zeros(n)
-    t = int(rng.integers(20, 90))
-    while t < n:  # blinks: 2-3 frames every 1-4 s
-        blink[t:t + 3] = (0.6, 1.0, 0.6)[:len(blink[t:t + 3])]
-        t += int(rng.integers(30, 120))
-    return [Pose(float(roll[i]), float(yaw[i]), float(scale[i]), float(tx[i]), float(ty[i]), float(blink[i]),
-                 float(gx[i]), float(gy[i])) for i in range(n)]
 
 
 # ----------------------------------------------------------------------------------- the videos
@@ -581,8 +229,7 @@ def _write_annotations(root: str, results: List[dict], val_groups: set, params: 
         os.makedirs(d, exist_ok=True)
         lab = r["labels"]
         rows = [",".join(map(str, row)) for row in lab.tolist()]
-        with open(os.path.join(d, r["name"] + ".txt"), "w", encoding="utf-8", newline="\n") as f:
-            f.write(ABAW_HEADER + "\n" + "\n".join(rows) + "\n")
+        atomic_write_text(os.path.join(d, r["name"] + ".txt"), ABAW_HEADER + "\n" + "\n".join(rows) + "\n")
         annotated = (lab >= 0).all(1)
         stats[r["name"]] = {"split": split, "frames": len(lab), "unannotated": int((~annotated).sum()),
                             "missing_images": int((annotated & ~r["has_image"]).sum())}
@@ -593,8 +240,7 @@ def _write_annotations(root: str, results: List[dict], val_groups: set, params: 
         rate[split] = {au: round(float(lab[:, i].mean()), 4) for i, au in enumerate(AU_NAMES)}
     info = {"generator": "mindface_au.data.synthetic", "version": GENERATOR_VERSION, **params, "splits": splits, "positive_rate": rate,
             "per_video": stats}
-    with open(os.path.join(root, INFO_FILE), "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=1)
+    atomic_write_text(os.path.join(root, INFO_FILE), json.dumps(info, indent=1))
     return info
 
 
@@ -642,35 +288,8 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
     return root
 
 
-def au_montage(n_identities: int = 4, seed: int = 0, intensity: float = 1.0) -> np.ndarray:
-    """(112 n, 112 x 13, 3) uint8 RGB grid: a row per identity; columns neutral, then each AU alone."""
-    rows = []
-    for i in range(n_identities):
-        rng = np.random.default_rng([seed, i, 7])
-        ident, scene = sample_identity(rng), sample_scene(rng)
-        row = [render_face(ident, scene, np.zeros(NUM_AUS))]
-        for j in range(NUM_AUS):
-            a = np.zeros(NUM_AUS)
-            a[j] = intensity
-            row.append(render_face(ident, scene, a))
-        rows.append(np.concatenate(row, 1))
-    return np.concatenate(rows, 0)
+def save_montage(path: str, n_identities: int = 4, seed: int = 0, scale: int = 2) -> str:
+    """Save :func:`~.face_renderer.au_montage` as a PNG with column titles (:mod:`mindface_au.evaluation.report`)."""
+    from ..evaluation.report import plot_image_grid
 
-
-def save_montage(path: str, n_identities: int = 4, seed: int = 0, scale: int = 2) -> None:
-    """Save :func:`au_montage` as a PNG with column titles (matplotlib, Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    grid = au_montage(n_identities, seed)
-    fig, ax = plt.subplots(figsize=(grid.shape[1] * scale / 100, grid.shape[0] * scale / 100 + 0.4), dpi=100)
-    ax.imshow(grid, interpolation="nearest")
-    ax.set_xticks([SIZE * (k + 0.5) for k in range(NUM_AUS + 1)])
-    ax.set_xticklabels(["neutral", *AU_NAMES])
-    ax.xaxis.tick_top()
-    ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return plot_image_grid(au_montage(n_identities, seed), path, ["neutral", *AU_NAMES], SIZE, scale)

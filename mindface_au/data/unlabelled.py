@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..constants import NUM_AUS
-from .abaw import FRAME_FORMAT, IMAGE_SUBDIR, existing_frames, find_video_dir, image_roots
+from .abaw import FRAME_FORMAT, IMAGE_SUBDIR, existing_frames, find_video_dirs, video_folders
 from .index import FrameIndex, ReadReport
 
 
@@ -28,17 +28,18 @@ def read_image_folders(root: str, videos: Optional[Sequence[str]] = None) -> Fra
     """Every ``<k:05d>.jpg`` of ``videos`` (default: every folder) under ``root``'s ``cropped_aligned``.
 
     Labels are -1 (not annotated). Frames keep their numbers (gaps where images are missing).
-    A named video without a folder, or without any image, is an error naming it.
+    Image folders may sit below intermediate folders (:func:`~.abaw.video_folders`). A named
+    video without a folder, or without any image, is an error naming it.
     """
     root = os.path.abspath(os.path.expanduser(root))
-    roots = image_roots(root)
-    if not roots:
+    if not os.path.isdir(os.path.join(root, IMAGE_SUBDIR)):
         raise FileNotFoundError(f"{root}: no {IMAGE_SUBDIR}/ folder (expected {IMAGE_SUBDIR}/<video>/00001.jpg)")
     if videos is None:
-        videos = sorted(e.name for e in os.scandir(roots[-1]) if e.is_dir() and e.name != IMAGE_SUBDIR)
+        videos = sorted(video_folders(root))
+        if not videos:
+            raise FileNotFoundError(f"{root}: no image folders under {IMAGE_SUBDIR}/ (<video>/00001.jpg)")
     names, dirs, vids, frames = [], [], [], []
-    for video in videos:
-        vdir = find_video_dir(roots, video)
+    for video, vdir in zip(videos, find_video_dirs(root, videos)):
         if vdir is None:
             raise FileNotFoundError(f"{root}: video {video!r} has no folder under {IMAGE_SUBDIR}/")
         have = existing_frames(vdir)

@@ -1,7 +1,9 @@
-"""Run a network over an evaluation dataset and score it (per-AU F1 at 0.5 and at the best thresholds)."""
-from __future__ import annotations
+"""Run a network over an evaluation dataset and score it (per-AU F1 at 0.5 and at the best thresholds).
 
-import os
+The training loop's validation uses these; evaluating saved checkpoints (one or an ensemble) is
+:func:`mindface_au.evaluation.evaluate.predict_checkpoints`.
+"""
+from __future__ import annotations
 
 import numpy as np
 from tqdm import tqdm
@@ -43,28 +45,3 @@ def score(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict
         "all_positive_mean_f1": float(np.mean(baseline)),
         "num_frames": int(len(probs)),
     }
-
-
-def predict_checkpoints(cfg: dict, ckpts, weights=None, split=None, list_file=None, progress=True, index=None) -> dict:
-    """Probabilities of one checkpoint or a weighted ensemble over an evaluation split.
-
-    Returns ``{'probs' (N, n), 'labels' (N, n), 'video_ids' (N,) video name of each frame,
-    'frames' (N,) 1-based frame numbers}`` in dataset order (the arguments of
-    :func:`mindface_au.evaluation.save_predictions`); with several checkpoints ``probs`` is their
-    weighted mean. Every checkpoint is rebuilt from ``cfg`` (one architecture for all). ``index``
-    (a FrameIndex) replaces the split, e.g. for unlabelled test videos.
-    """
-    from ..checkpoint import restore_model
-    from ..data import build_eval_dataset
-    from ..evaluation import weighted_mean
-
-    dataset, index = build_eval_dataset(cfg, split=split, list_file=list_file, index=index)
-    all_probs, labels = [], None
-    for path in ckpts:
-        net, _ = restore_model(cfg, path)
-        probs, labels = predict_probs(net, dataset, desc=os.path.basename(path), progress=progress)
-        all_probs.append(probs)
-    probs = all_probs[0] if len(all_probs) == 1 else weighted_mean(all_probs, weights)
-    names = np.asarray(index.video_names)
-    return {"probs": probs.astype(np.float32), "labels": labels, "video_ids": names[np.asarray(index.video_ids)],
-            "frames": np.asarray(index.frames)}

@@ -3,7 +3,7 @@
 ``last.ckpt``: the network's parameters (BN statistics included), the optimiser's state
 (momentum buffers, global step), and meta ``{epoch, step_in_epoch, global_step, best_mean_f1, ...}``.
 ``best.ckpt``: the network's parameters and meta ``{thresholds, config, epoch, mean_f1, ...}``:
-what :func:`mindface_au.checkpoint.restore_model`, ``tools/eval.py`` and the predictor read.
+what :func:`mindface_au.weights.restore_model`, ``tools/eval.py`` and the predictor read.
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import os
 import mindspore as ms
 import mindspore.nn as nn
 
-from ..checkpoint import load_checkpoint, load_into, save_checkpoint
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..weights import load_into
 
 LAST = "last.ckpt"
 BEST = "best.ckpt"

@@ -19,7 +19,7 @@ from mindspore.train import Model
 from ..config import dump_config, load_config
 from ..losses import build_loss
 from ..models import build_model
-from ..runtime import default_amp_level, distributed_env, setup_context
+from ..runtime import default_amp_level, distributed_env, setup_for_config
 from .callbacks import TrainingLoop, format_summary
 from .optim import build_optimizer
 from .state import LAST, load_training_state
@@ -71,7 +71,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     """
     from ..data import build_eval_dataset, build_train_dataset
 
-    setup_context(cfg["device"], cfg["mode"], cfg["seed"])
+    setup_for_config(cfg)  # an absent device: ConfigError naming device and its recipe
     rank, group_size = distributed_env()
     work_dir = cfg["train"]["work_dir"]
     is_writer = rank == 0
@@ -80,7 +80,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
 
     net = build_model(cfg)
     if cfg["model"]["backbone_init"]:
-        from ..convert import load_backbone_init
+        from ..weights import load_backbone_init
 
         report = load_backbone_init(net, cfg["model"]["backbone_init"])
         if is_writer:

@@ -1,11 +1,11 @@
-"""Human-facing results: the per-AU F1 table and plots (bars, training curves, sweep, AU timeline).
+"""Human-facing results: the per-AU F1 table and plots (bars, training curves, sweep, AU timeline, AU rates).
 
 Plots use matplotlib's object API (``matplotlib.figure.Figure``, no pyplot state, no display
 needed) and are written atomically; the file type follows the extension (.png, .pdf, .svg).
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -173,6 +173,29 @@ def plot_sweep(rows: Sequence[dict], path: str, title: str = "temporal smoothing
     return atomic_savefig(fig, path)
 
 
+def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: str = "AU positive rate") -> str:
+    """Grouped bars of per-AU positive rates (x100), one group member per entry of ``rates``
+    ({label, e.g. a split: (C,) rates in [0, 1]}); returns ``path``."""
+    groups = {label: 100 * np.asarray(v, dtype=np.float64).reshape(-1) for label, v in rates.items()}
+    if not groups:
+        raise ValueError("no positive rates to plot")
+    sizes = {v.size for v in groups.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"every entry needs the same number of AUs, got sizes {sorted(sizes)}")
+    n = sizes.pop()
+    fig = _figure(10, 3.5)
+    ax = fig.subplots()
+    x = np.arange(n)
+    width = 0.8 / len(groups)
+    for i, (label, values) in enumerate(groups.items()):
+        ax.bar(x + (i + 0.5) * width - 0.4, values, width, label=label)
+    ax.set_xticks(x, _au_names(n))
+    ax.set_ylabel("positive rate (%)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return atomic_savefig(fig, path)
+
+
 def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str = "AU probabilities",
                      thresholds=None) -> str:
     """Heat map of one video's per-frame AU probabilities, AUs as rows, time as columns.
@@ -214,7 +237,40 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
     return atomic_savefig(fig, path)
 
 
-def per_au_dict(values, names: Optional[Sequence[str]] = None) -> Dict[str, float]:
-    """(C,) values -> {AU name: float}, for JSON summaries."""
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    return {n: float(x) for n, x in zip(names or _au_names(v.size), v)}
+def plot_folds(summary: dict, path: str) -> str:
+    """k-fold split check: bars of each fold's share of the frames and of every AU's positives.
+
+    ``summary``: :func:`mindface_au.data.folds.write_folds`'s dict (``folds`` -> name ->
+    ``frames``, ``positives`` {AU: count}, ``videos``; ``rare_aus``). A dashed line marks 1/k.
+    """
+    folds = summary["folds"]
+    names = list(folds)
+    cats = ["frames"] + list(AU_NAMES)
+    values = np.array([[folds[n]["frames"]] + [folds[n]["positives"][a] for a in AU_NAMES] for n in names], float)
+    share = values / np.maximum(values.sum(0), 1)
+    fig = _figure(11, 4)
+    ax = fig.subplots()
+    width = 0.8 / len(names)
+    x = np.arange(len(cats))
+    for i, n in enumerate(names):
+        ax.bar(x + i * width - 0.4 + width / 2, share[i], width, label=f"{n} ({len(folds[n]['videos'])} videos)")
+    ax.axhline(1 / len(names), color="k", lw=0.8, ls="--")
+    ax.set_xticks(x)
+    ax.set_xticklabels([c + ("*" if c in summary["rare_aus"] else "") for c in cats])
+    ax.set_ylabel("share of frames / positives")
+    ax.set_title("k-fold split by video (* rare AU)")
+    ax.legend(fontsize=8)
+    return atomic_savefig(fig, path)
+
+
+def plot_image_grid(grid, path: str, column_labels: Sequence[str], cell: int, scale: int = 2) -> str:
+    """An (H, W, 3) uint8 image grid of ``cell``-pixel columns, with a label over each column, as a PNG."""
+    grid = np.asarray(grid)
+    fig = _figure(grid.shape[1] * scale / 100, grid.shape[0] * scale / 100 + 0.4)
+    ax = fig.subplots()
+    ax.imshow(grid, interpolation="nearest")
+    ax.set_xticks([cell * (k + 0.5) for k in range(len(column_labels))])
+    ax.set_xticklabels(list(column_labels))
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    return atomic_savefig(fig, path)

@@ -12,12 +12,16 @@
   ``image_location,AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,AU26``; every other line is
   ``<video>/<frame:05d>.jpg,`` followed by the 12 0/1 values, e.g. ``video_left/00001.jpg,0,1,...``.
   The organisers give a template file listing the image locations to predict; read it with
-  :func:`read_abaw6_locations`.
+  :func:`read_abaw6_locations` (:func:`order_by_template` puts the rows in its order).
 
-Every file is written atomically (temporary file, fsync, replace).
+A video's number of frames comes from a ``video,frames`` CSV (:func:`read_frame_counts`), else
+from its last image. :func:`write_submission` does all of it from flat per-frame arrays (what
+:func:`mindface_au.evaluation.evaluate.predict_checkpoints` returns). Every file is written
+atomically (temporary file, fsync, replace).
 """
 from __future__ import annotations
 
+import csv
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -270,3 +274,75 @@ def read_abaw6(path: str) -> Tuple[List[str], np.ndarray]:
 def read_abaw6_locations(path: str) -> List[str]:
     """The image locations (first column) of an ABAW6 file or of the organisers' template."""
     return [ln.split(",", 1)[0].strip() for ln in _read_abaw6_lines(path)]
+
+
+# --------------------------------------------------------------------------- frame counts, templates
+def read_frame_counts(path: str) -> Dict[str, int]:
+    """``{video: number of frames}`` from a CSV of ``video,frames`` rows (an optional header line,
+    ``#`` comments and blank lines are skipped); a malformed row is an error naming file and line."""
+    counts = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for line_no, row in enumerate(csv.reader(f), start=1):
+            if not row or row[0].startswith("#") or (line_no == 1 and not row[-1].strip().isdigit()):
+                continue
+            if len(row) != 2 or not row[1].strip().isdigit():
+                raise ValueError(f"{path}:{line_no}: expected 'video,frames', got {','.join(row)!r}")
+            counts[row[0].strip()] = int(row[1])
+    return counts
+
+
+def order_by_template(locations: Sequence[str], preds, template: str) -> Tuple[List[str], np.ndarray]:
+    """The rows of ``(locations (N,), preds (N, 12))`` in the order of the organisers' ``template`` file.
+
+    Every template location needs a prediction (else an error naming the file and a few of them);
+    predicted locations the template does not list are left out.
+    """
+    order = {loc: i for i, loc in enumerate(locations)}
+    wanted = read_abaw6_locations(template)
+    missing = [loc for loc in wanted if loc not in order]
+    if missing:
+        raise ValueError(f"{template}: {len(missing)} image locations have no prediction, e.g. {missing[:3]}")
+    return wanted, np.asarray(preds)[[order[loc] for loc in wanted]]
+
+
+def write_submission(out: str, fmt: str, video_ids, frames, preds, frame_counts: Optional[Dict[str, int]] = None,
+                     template: Optional[str] = None) -> dict:
+    """Write an ABAW submission from per-frame predictions.
+
+    Args:
+        out: ``abaw5``: the folder of ``<video>.txt`` files; ``abaw6``: ``predictions.txt`` (a
+            folder means ``<out>/predictions.txt``).
+        fmt: ``'abaw5'`` or ``'abaw6'``.
+        video_ids: (N,) video name of each frame; frames: (N,) 1-based frame numbers;
+            preds: (N, 12) 0/1 decisions. Videos keep the order of their first frame.
+        frame_counts: ``{video: frames}`` (:func:`read_frame_counts`); other videos end at their
+            last predicted frame. Frames without a prediction get the nearest frame's.
+        template: ``abaw6``: the organisers' file whose image locations set the rows and their order.
+
+    Returns:
+        ``{'paths': files written, 'videos': V, 'rows': frame rows written}``.
+    """
+    if fmt not in ("abaw5", "abaw6"):
+        raise ValueError(f"unknown submission format {fmt!r}: expected 'abaw5' or 'abaw6'")
+    if template is not None and fmt != "abaw6":
+        raise ValueError("a template applies to the abaw6 format only")
+    video_ids = np.asarray(video_ids)
+    frames = np.asarray(frames)
+    preds = np.asarray(preds)
+    if not (len(video_ids) == len(frames) == len(preds)):
+        raise ValueError(f"{len(video_ids)} video ids, {len(frames)} frame numbers and {len(preds)} prediction rows")
+    names, first = np.unique(video_ids, return_index=True)
+    names = [str(n) for n in names[np.argsort(first)]]
+    rows_of = [np.flatnonzero(video_ids == name) for name in names]
+    per_frames = [frames[r] for r in rows_of]
+    per_preds = [preds[r] for r in rows_of]
+    counts = frame_counts or {}
+    n_frames = [int(counts.get(name, int(fr.max()) if len(fr) else 0)) for name, fr in zip(names, per_frames)]
+    if fmt == "abaw5":
+        paths = write_abaw5(out, names, per_frames, per_preds, n_frames)
+        return {"paths": paths, "videos": len(names), "rows": int(sum(n_frames))}
+    locations, rows = abaw6_rows(names, per_frames, per_preds, n_frames)
+    if template:
+        locations, rows = order_by_template(locations, rows, template)
+    path = write_abaw6(out, locations, rows)
+    return {"paths": [path], "videos": len(names), "rows": len(locations)}

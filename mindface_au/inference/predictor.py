@@ -20,34 +20,13 @@ import os
 import warnings
 from typing import Optional, Sequence
 
-import cv2
 import numpy as np
 
-from ..constants import ARCFACE_MEAN, ARCFACE_STD, AU_NAMES, IMAGENET_MEAN, IMAGENET_STD
+from ..constants import AU_NAMES
 from ..evaluation.metrics import binarize
 from ..fileio import atomic_write_text
 
-NORMS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "arcface": (ARCFACE_MEAN, ARCFACE_STD)}
-
-
-def preprocess(faces, input_size: int = 112, resize: int = 128, norm: str = "imagenet") -> np.ndarray:
-    """(B, H, W, 3) uint8 RGB -> (B, 3, S, S) float32: resize shorter side, centre crop, normalise."""
-    mean, std = (np.asarray(v, np.float32) for v in NORMS[norm])
-    side = int(round(resize * input_size / 112))
-    out = np.empty((len(faces), 3, input_size, input_size), np.float32)
-    for i, face in enumerate(faces):
-        face = np.asarray(face)
-        if face.ndim != 3 or face.shape[2] != 3:
-            raise ValueError(f"face {i}: expected an (H, W, 3) RGB crop, got shape {face.shape}")
-        h, w = face.shape[:2]
-        scale = side / min(h, w)
-        resized = cv2.resize(face, (max(side, round(w * scale)), max(side, round(h * scale))),
-                             interpolation=cv2.INTER_LINEAR)
-        top = (resized.shape[0] - input_size) // 2
-        left = (resized.shape[1] - input_size) // 2
-        crop = resized[top:top + input_size, left:left + input_size].astype(np.float32)
-        out[i] = ((crop - mean) / std).transpose(2, 0, 1)
-    return out
+from ..transforms import eval_preprocess as preprocess  # noqa: E402  (the eval transform of training)
 
 
 def sidecar_path(model_path: str) -> str:
@@ -87,12 +66,12 @@ class AUPredictor:
     @classmethod
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
-        from ..checkpoint import config_from_checkpoint, restore_model
+        from ..weights import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
-        from ..runtime import setup_context
+        from ..runtime import setup_for_config
 
         cfg = config_from_checkpoint(ckpt, config, overrides)
-        setup_context(cfg["device"], cfg["mode"])
+        setup_for_config(cfg, fallback=True, seed=False)  # a saved Ascend config runs on this machine
         net, meta = restore_model(cfg, ckpt)
         from .backends import CellBackend
 
@@ -126,10 +105,6 @@ class AUPredictor:
         return cls(model, info.get("input_size", 112), info.get("resize", 128), info.get("norm", "imagenet"),
                    info.get("thresholds"), batch_size, backend=backend, au_names=info.get("au_names", AU_NAMES),
                    precision=model.precision)
-
-    from_mindir = from_exported
-    from_onnx = from_exported
-    from_openvino = from_exported
 
     # ------------------------------------------------------------------ prediction
     def predict_preprocessed(self, x: np.ndarray) -> np.ndarray:

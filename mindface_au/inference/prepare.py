@@ -19,6 +19,8 @@ from typing import Dict, Optional
 import cv2
 
 from ..constants import ABAW_HEADER, NUM_AUS
+from ..data.abaw import FRAME_FORMAT, IMAGE_SUBDIR, annotation_dir
+from ..fileio import atomic_write_text
 from .face import FaceDetector
 from .sources import SourceError, VideoSource
 from .stream import iter_faces
@@ -70,7 +72,7 @@ def prepare_video(path: str, root: str, detector: FaceDetector, skip_frames: int
 
     source = VideoSource(path, skip_frames=skip_frames)
     name = video_name(path)
-    crops_root = os.path.join(root, "cropped_aligned")
+    crops_root = os.path.join(root, IMAGE_SUBDIR)
     main_dir = os.path.join(crops_root, name)
     existing = [d for d in [main_dir] + glob.glob(os.path.join(crops_root, glob.escape(name) + "_face*"))
                 if os.path.isdir(d) and any(CROP_NAME.match(f) for f in os.listdir(d))]
@@ -98,18 +100,17 @@ def prepare_video(path: str, root: str, detector: FaceDetector, skip_frames: int
             if folder_name not in stats.crops_written:
                 os.makedirs(folder, exist_ok=True)
                 stats.crops_written[folder_name] = 0
-            _write_jpeg(os.path.join(folder, f"{record.frame_idx:05d}.jpg"), record.crop, quality)
+            _write_jpeg(os.path.join(folder, FRAME_FORMAT.format(record.frame_idx)), record.crop, quality)
             stats.crops_written[folder_name] += 1
     finally:
         bar.close()
     stats.frames_total = source.frames_seen
     if annotation_split:
-        ann_dir = os.path.join(root, "annotations", "AU_Detection_Challenge", annotation_split)
-        os.makedirs(ann_dir, exist_ok=True)
+        ann_dir = annotation_dir(root, annotation_split)
         row = ",".join(["-1"] * NUM_AUS)
         for folder_name in (stats.crops_written or {name: 0}):
-            with open(os.path.join(ann_dir, folder_name + ".txt"), "w", encoding="utf-8") as f:
-                f.write(ABAW_HEADER + "\n" + "".join(row + "\n" for _ in range(stats.frames_total)))
+            atomic_write_text(os.path.join(ann_dir, folder_name + ".txt"),
+                              ABAW_HEADER + "\n" + "".join(row + "\n" for _ in range(stats.frames_total)))
     return stats
 
 

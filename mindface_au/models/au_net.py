@@ -11,6 +11,11 @@
            = au_logits            if arl and fusion == 'none'
            = backbone_logits      if not arl (the baseline)
 
+Surface as in timm: ``forward_features(x) -> (fmap, emb)``, ``forward_head(fmap, emb) ->
+logits`` (``construct`` is the two), and ``forward_intermediates(x) -> dict`` with every
+intermediate above (LRP maps, AU nodes, FGG adjacency, fusion weights) and the logits, all from
+the one pass that gives the logits.
+
 The switches give every row of the paper's ablation (Table 3) as a config: baseline
 (arl off), +ARL (arl on, fusion none), +LRP (lrp on), +FF (fusion attention or fixed).
 """
@@ -20,11 +25,13 @@ import mindspore.nn as nn
 import mindspore.ops as ops
 from mindspore.common.initializer import Normal, Zero
 
-from .fusion import AttentionFusion, FixedFusion
+import inspect
+
+from .fusion import AttentionFusion, FixedFusion, fuse
 from .graph import AURelationLearning
 from .layers import TokenDense
 from .lrp import LocalRegionPerception
-from .registry import create_model, list_models, register_model
+from .registry import ModelDefaults, create_model, list_models, register_model
 
 
 class AUNet(nn.Cell):
@@ -41,6 +48,8 @@ class AUNet(nn.Cell):
         super().__init__()
         if fusion is not None and arl is None:
             raise ValueError("feature fusion needs the AU relationship branch (arl)")
+        if lrp is not None and arl is None:
+            raise ValueError("LRP feeds only the AU relationship branch (arl)")
         self.backbone = backbone
         self.num_aus = num_aus
         self.backbone_head = nn.Dense(backbone.embedding_dim, num_aus, weight_init=Normal(0.01), bias_init=Zero())
@@ -55,38 +64,61 @@ class AUNet(nn.Cell):
         if self.use_fusion:
             self.fusion = fusion
 
-    def stages(self, x):
-        """All intermediates (for tests and analysis): dict name -> Tensor."""
-        out = {}
-        fmap, emb = self.backbone(x)
-        out["feature_map"], out["embedding"] = fmap, emb
-        out["backbone_logits"] = self.backbone_head(emb)
-        if self.use_lrp:
-            out["attention_maps"] = self.lrp.attention_maps(fmap)
-            fmap = self.lrp(fmap)
-            out["weighted_feature_map"] = fmap
-        if self.use_arl:
-            out["node_features"] = self.arl.node_features(fmap)
-            nodes = self.arl.graph(out["node_features"])
-            out["nodes"] = nodes
-            out["au_logits"] = self.au_classifier(nodes).squeeze(-1)
-        if self.use_fusion and isinstance(self.fusion, AttentionFusion):
-            out["fusion_weights"] = self.fusion.weights(emb, out["nodes"])
-        out["logits"] = self.construct(x)
-        return out
+    def forward_features(self, x):
+        """(B, 3, S, S) -> (feature map (B, C, s, s), embedding (B, d)): the backbone."""
+        return self.backbone(x)
+
+    def forward_head(self, fmap, emb):
+        """(feature map (B, C, s, s), embedding (B, d)) -> logits (B, num_aus): LRP, ARL, heads, fusion."""
+        return self._head(fmap, emb, None)
 
     def construct(self, x):
-        fmap, emb = self.backbone(x)
+        fmap, emb = self.forward_features(x)
+        return self.forward_head(fmap, emb)
+
+    def forward_intermediates(self, x) -> dict:
+        """(B, 3, S, S) -> dict of every intermediate, from one pass (PyNative; not for ``ms.jit``).
+
+        Keys: ``feature_map`` (B, C, s, s), ``embedding`` (B, d), ``backbone_logits`` (B, n),
+        ``logits`` (B, n); with LRP ``attention_maps`` (B, n_maps, s, s, sigmoid, before MAD) and
+        ``weighted_feature_map`` (B, C, s, s); with ARL ``node_features`` (B, n, C, before the graph),
+        ``adjacency`` (B, n, n, normalised), ``nodes`` (B, n, C) and ``au_logits`` (B, n); with
+        fusion ``fusion_weights`` (B, n, the backbone logits' weight). ``logits`` is what
+        ``construct`` returns (in training mode too: MAD draws once).
+        """
+        fmap, emb = self.forward_features(x)
+        out = {"feature_map": fmap, "embedding": emb}
+        out["logits"] = self._head(fmap, emb, out)
+        return out
+
+    def _head(self, fmap, emb, out):
+        """The one implementation of the head; fills ``out`` (a dict) with the intermediates unless None."""
         backbone_logits = self.backbone_head(emb)
+        if out is not None:
+            out["backbone_logits"] = backbone_logits
         if not self.use_arl:
             return backbone_logits
         if self.use_lrp:
-            fmap = self.lrp(fmap)
-        nodes = self.arl(fmap)
+            maps = self.lrp.attention_maps(fmap)
+            fmap = self.lrp.weigh(fmap, maps)
+            if out is not None:
+                out["attention_maps"] = maps
+                out["weighted_feature_map"] = fmap
+        node_features = self.arl.node_features(fmap)
+        adjacency = self.arl.graph.adjacency(node_features)
+        nodes = self.arl.graph.propagate(node_features, adjacency)
         au_logits = self.au_classifier(nodes).squeeze(-1)
+        if out is not None:
+            out["node_features"] = node_features
+            out["adjacency"] = adjacency
+            out["nodes"] = nodes
+            out["au_logits"] = au_logits
         if not self.use_fusion:
             return au_logits
-        return self.fusion(au_logits, backbone_logits, emb, nodes)
+        w = self.fusion.weights(emb, nodes)
+        if out is not None:
+            out["fusion_weights"] = ops.ones_like(au_logits) * w
+        return fuse(au_logits, backbone_logits, w)
 
 
 class WithSigmoid(nn.Cell):
@@ -100,55 +132,95 @@ class WithSigmoid(nn.Cell):
         return ops.sigmoid(self.net(x))
 
 
+FUSIONS = {"fixed": FixedFusion, "attention": AttentionFusion}
+
+
+def _keywords(cls) -> set:
+    return {n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _fusion_cell(settings: dict, d_model: int, num_aus: int, embedding_dim: int):
+    """The fusion Cell of a ``fusion`` section: ``kind`` picks the class, its keys go to it.
+
+    Keys that only the other kind takes (``lam`` with attention) belong to the section and are
+    left out; a key that no kind takes is a ``TypeError``.
+    """
+    settings = dict(settings)
+    kind = settings.pop("kind", "attention")
+    if kind == "none":
+        return None
+    if kind not in FUSIONS:
+        raise ValueError(f"unknown fusion kind {kind!r}; expected one of {sorted(FUSIONS)} or 'none'")
+    known = set().union(*(_keywords(c) for c in FUSIONS.values()))
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(f"au_net: fusion got unexpected keyword(s) {unknown}")
+    cls = FUSIONS[kind]
+    mine = {k: v for k, v in settings.items() if k in _keywords(cls)}
+    if cls is FixedFusion:
+        return FixedFusion(**mine)
+    if embedding_dim != d_model:
+        raise ValueError(f"attention fusion needs embedding_dim == feature channels, got {embedding_dim} "
+                         f"and {d_model}")
+    return AttentionFusion(d_model, num_aus, **mine)
+
+
 @register_model("au_net")
 def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 12, dropout: float = 0.0,
-           lrp: dict | None = None, arl: dict | None = None, fusion: dict | None = None, **_) -> AUNet:
-    """AUNet from plain settings (the ``model`` section of a config; absent sections = defaults).
+           lrp: dict | None = None, arl: dict | None = None, fusion: dict | None = None) -> AUNet:
+    """AUNet from plain settings (the ``model`` section of a config; absent keys = the cells' defaults).
 
-    ``lrp``/``arl`` take ``enabled``; ``fusion`` takes ``kind`` in {attention, fixed, none}.
+    ``lrp`` / ``arl`` take ``enabled`` and every keyword of LocalRegionPerception /
+    AURelationLearning; ``fusion`` takes ``kind`` in {attention, fixed, none} and the keywords
+    of FixedFusion / AttentionFusion. An unknown key is a ``TypeError``.
     """
-    lrp = {"enabled": True, "n_maps": 12, "reduction": 2, "mad_p": 1.0, "bn_relu": False, **(lrp or {})}
-    arl = {"enabled": True, "neighbor_num": 4, "metric": "dots", **(arl or {})}
-    fusion = {"kind": "attention", "lam": 0.7, "num_layers": 2, "num_heads": 1, "ffn_dim": 3072, "dropout": 0.1,
-              **(fusion or {})}
+    lrp, arl = dict(lrp or {}), dict(arl or {})
     if backbone not in list_models("backbone"):
         raise KeyError(f"unknown backbone {backbone!r}; registered: {list_models('backbone')}")
     bb = create_model(backbone, input_size=input_size, dropout=dropout)
     channels = bb.out_channels
-    lrp_cell = arl_cell = fusion_cell = None
-    if lrp["enabled"]:
-        lrp_cell = LocalRegionPerception(channels, lrp["n_maps"], lrp["reduction"], lrp["mad_p"], lrp["bn_relu"])
-    if arl["enabled"]:
-        arl_cell = AURelationLearning(channels, num_aus, arl["neighbor_num"], arl["metric"])
-    if fusion["kind"] == "fixed":
-        fusion_cell = FixedFusion(fusion["lam"])
-    elif fusion["kind"] == "attention":
-        if bb.embedding_dim != channels:
-            raise ValueError(f"attention fusion needs embedding_dim == feature channels, got {bb.embedding_dim} "
-                             f"and {channels}")
-        fusion_cell = AttentionFusion(channels, num_aus, fusion["num_layers"], fusion["num_heads"],
-                                      fusion["ffn_dim"], fusion["dropout"])
+    lrp_cell = arl_cell = None
+    if lrp.pop("enabled", True):
+        lrp_cell = LocalRegionPerception(channels, **lrp)
+    if arl.pop("enabled", True):
+        arl_cell = AURelationLearning(channels, num_aus, **arl)
+    fusion_cell = _fusion_cell(fusion or {}, channels, num_aus, bb.embedding_dim)
     return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell)
 
 
-def _preset(name: str, backbone: str, fusion_kind: str, num_layers: int = 2):
+#: The presets: name -> (backbone, fusion kind). Each is ``au_net`` with these defaults.
+PRESETS = {
+    "au_net_r100_attention": ("iresnet100", "attention"),
+    "au_net_r100_fixed": ("iresnet100", "fixed"),
+    "au_net_r50_attention": ("iresnet50", "attention"),
+    "au_net_r18_attention": ("iresnet18", "attention"),
+}
+
+
+def _register_preset(name: str, backbone: str, fusion_kind: str) -> None:
     def factory(**kwargs):
-        kwargs.setdefault("backbone", backbone)
-        kwargs.setdefault("fusion", {"kind": fusion_kind, "num_layers": num_layers})
         return au_net(**kwargs)
 
+    factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = f"{name}: AUNet with {backbone}, LRP, ARL (k=4, dots) and {fusion_kind} fusion."
-    register_model(name)(factory)
+    defaults = ModelDefaults(kwargs={"backbone": backbone, "fusion": {"kind": fusion_kind}},
+                             input_size=112, norm="imagenet", resize=128, url="", file="")
+    register_model(name, defaults=defaults)(factory)
 
 
-_preset("au_net_r100_attention", "iresnet100", "attention")
-_preset("au_net_r100_fixed", "iresnet100", "fixed")
-_preset("au_net_r50_attention", "iresnet50", "attention")
-_preset("au_net_r18_attention", "iresnet18", "attention")
+for _name, (_backbone, _kind) in PRESETS.items():
+    _register_preset(_name, _backbone, _kind)
+
+#: ``cfg['model']`` keys that are not arguments of the network factory.
+NOT_ARCHITECTURE = ("name", "backbone_init")
 
 
 def build_model(cfg: dict) -> AUNet:
-    """The network of a loaded config (``cfg['model']``)."""
+    """The network of a loaded config: ``create_model(cfg['model']['name'], **architecture keys)``.
+
+    :func:`mindface_au.config.load_config` has already put the preset's choices into every
+    ``model`` key the recipe, its bases and ``--set`` left unset, so the config says what is built.
+    """
     m = cfg["model"]
-    return create_model(m["name"], backbone=m["backbone"], input_size=m["input_size"], num_aus=m["num_aus"],
-                        dropout=m["dropout"], lrp=m["lrp"], arl=m["arl"], fusion=m["fusion"])
+    return create_model(m["name"], **{k: v for k, v in m.items() if k not in NOT_ARCHITECTURE})

@@ -84,6 +84,11 @@ class TransformerEncoderLayer(nn.Cell):
         return self.norm2(x + self.dropout2(ffn))
 
 
+def fuse(au_logits, backbone_logits, w):
+    """(1 - w) * au_logits + w * backbone_logits; w a float or (B, n). -> (B, n)."""
+    return (1.0 - w) * au_logits + w * backbone_logits
+
+
 class FixedFusion(nn.Cell):
     """(au_logits (B, n), backbone_logits (B, n)) -> (1 - lam) * au + lam * backbone."""
 
@@ -91,8 +96,12 @@ class FixedFusion(nn.Cell):
         super().__init__()
         self.lam = float(lam)
 
+    def weights(self, embedding=None, nodes=None) -> float:
+        """The fixed weight of the backbone logits, lam."""
+        return self.lam
+
     def construct(self, au_logits, backbone_logits, embedding=None, nodes=None):
-        return (1.0 - self.lam) * au_logits + self.lam * backbone_logits
+        return fuse(au_logits, backbone_logits, self.lam)
 
 
 class AttentionFusion(nn.Cell):
@@ -118,5 +127,4 @@ class AttentionFusion(nn.Cell):
         return ops.sigmoid(self.weight_head(self.layers(seq)[:, 0]))
 
     def construct(self, au_logits, backbone_logits, embedding=None, nodes=None):
-        w = self.weights(embedding, nodes)
-        return (1.0 - w) * au_logits + w * backbone_logits
+        return fuse(au_logits, backbone_logits, self.weights(embedding, nodes))

@@ -86,11 +86,14 @@ class FGG(nn.Cell):
         adj = knn_adjacency(sim, self.neighbor_num, largest=self.metric != "l1")
         return normalize_adjacency(adj)
 
-    def construct(self, f):
-        a = self.adjacency(f)
+    def propagate(self, f, a):
+        """Node features f (B, n, C) and normalised adjacency A (B, n, n) -> (B, n, C)."""
         aggregate = ops.matmul(a, self.V(f)) + self.U(f)
         normed = self.bn(aggregate.reshape(-1, self.num_nodes, self.channels, 1))
         return self.relu(f + normed.reshape(-1, self.num_nodes, self.channels))
+
+    def construct(self, f):
+        return self.propagate(f, self.adjacency(f))
 
 
 class AURelationLearning(nn.Cell):

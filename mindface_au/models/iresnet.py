@@ -137,10 +137,10 @@ class IResNet(nn.Cell):
 
 
 def _make(arch: str):
-    def factory(input_size: int = 112, embedding_dim: int = 512, dropout: float = 0.0, **_):
+    def factory(input_size: int = 112, embedding_dim: int = 512, dropout: float = 0.0):
         return IResNet(ARCHS[arch], input_size=input_size, embedding_dim=embedding_dim, dropout=dropout)
 
-    factory.__name__ = arch
+    factory.__name__ = factory.__qualname__ = arch
     factory.__doc__ = f"{arch}: IResNet with blocks {ARCHS[arch]}, widths 64/128/256/512."
     return factory
 
@@ -150,7 +150,7 @@ for _arch in ARCHS:
 
 
 @register_model("iresnet_mini", kind="backbone")
-def iresnet_mini(input_size: int = 112, embedding_dim: int = 128, dropout: float = 0.0, **_):
+def iresnet_mini(input_size: int = 112, embedding_dim: int = 128, dropout: float = 0.0):
     """A small IResNet (one block per stage, widths 16/32/64/128) for CPU demos and tests."""
     return IResNet((1, 1, 1, 1), widths=(16, 32, 64, 128), embedding_dim=embedding_dim,
                    input_size=input_size, dropout=dropout)

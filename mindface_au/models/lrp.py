@@ -80,7 +80,10 @@ class LocalRegionPerception(nn.Cell):
             outs = outs + (lanet(x),)
         return ops.sigmoid(self.concat(outs))
 
-    def construct(self, x):
-        maps = self.mad(self.attention_maps(x))
-        weight = maps.max(axis=1, keepdims=True)
+    def weigh(self, x, maps):
+        """(B, C, h, w) features, (B, n_maps, h, w) sigmoid maps -> x * max over the (MAD-dropped) maps."""
+        weight = self.mad(maps).max(axis=1, keepdims=True)
         return x * weight
+
+    def construct(self, x):
+        return self.weigh(x, self.attention_maps(x))
