@@ -23,6 +23,7 @@ inputs (fp32: equal to 1e-5) and on the validation split (:func:`agreement_repor
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -198,7 +199,10 @@ def split_arrays(cfg: dict, which: str = "val", max_frames: int = 1000):
     if len(index) == 0:
         raise ValueError(f"the {which} split of the config's data has no frames")
     rows = np.unique(np.linspace(0, len(index) - 1, min(len(index), max_frames)).round().astype(np.int64))
-    dataset, _ = build_eval_dataset(cfg, index=index.subset(rows))
+    picked = dataclasses.replace(index, video_ids=index.video_ids[rows], frames=index.frames[rows],
+                                 labels=index.labels[rows], explicit_paths=None if index.explicit_paths is None
+                                 else index.explicit_paths[rows])
+    dataset, _ = build_eval_dataset(cfg, index=picked)
     xs, ys = zip(*((x, y) for x, y in dataset.create_tuple_iterator(output_numpy=True)))
     return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
 
