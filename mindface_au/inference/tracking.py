@@ -114,7 +114,7 @@ class LandmarkFlowTracker:
     """
 
     def __init__(self, max_fb_error: float = 0.05, max_scale_change: float = 0.2, cut_correlation: float = 0.6,
-                 win_size: int = 21, levels: int = 3):
+                 win_size: int = 31, levels: int = 3):
         self.max_fb_error = float(max_fb_error)
         self.max_scale_change = float(max_scale_change)
         self.cut_correlation = float(cut_correlation)
