@@ -26,7 +26,14 @@ def build_parser():
     parser.add_argument("inputs", nargs="*", help="images, folders of images or videos, video files")
     parser.add_argument("--webcam", type=int, metavar="N", help="also read camera N (stop with Ctrl+C)")
     parser.add_argument("--ckpt", help="checkpoint (+ its saved config, or --config)")
-    parser.add_argument("--model", help="exported .mindir or .onnx file instead of a checkpoint")
+    parser.add_argument("--model", help="exported .xml (OpenVINO), .onnx or .mindir file instead of a checkpoint")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "int8"], help="OpenVINO: inference precision "
+                        "(default: the file's, else the CPU's best)")
+    parser.add_argument("--runtime", choices=["openvino", "onnxruntime", "mindspore"],
+                        help="run --model in this runtime (default: from the file; an .onnx in openvino)")
+    parser.add_argument("--detect-every", type=int, default=1, metavar="N",
+                        help="detect faces on one frame in N, track the landmarks in between")
+    parser.add_argument("--prefetch", type=int, default=16, help="faces decoded+detected ahead in a thread (0: off)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--detector", default="yuface", choices=["yuface", "haar"])
     parser.add_argument("--aligned", action="store_true", help="inputs already are aligned 112x112 face crops")
@@ -78,7 +85,8 @@ def main(argv=None) -> int:
         detector = AUDetector(model=args.model or args.ckpt, config=args.config, overrides=args.overrides,
                               face_detector=None if args.aligned else args.detector, threshold=args.threshold,
                               all_faces=args.all_faces, csv_format=args.csv_format, smooth_edges=args.smooth_edges,
-                              batch_size=args.batch_size, progress=not args.no_progress, warn_synthetic=False)
+                              batch_size=args.batch_size, progress=not args.no_progress, warn_synthetic=False,
+                              precision=args.precision, runtime=args.runtime)
     except ImportError as exc:
         hint = "" if "pip install" in str(exc) else " (inference needs: pip install -e .[infer])"
         print(f"error: {exc}{hint}", file=sys.stderr)
@@ -98,7 +106,8 @@ def main(argv=None) -> int:
                     return EXIT_INTERRUPTED
                 opts = detector.options(args.out, skip_frames=args.skip_frames, prob_k=prob_k, label_k=label_k,
                                         save_aligned=args.save_aligned, plot=args.plot, overlay=args.overlay,
-                                        fps=args.fps, stop=stop)
+                                        fps=args.fps, stop=stop, detect_every=args.detect_every,
+                                        prefetch=args.prefetch)
                 result = detector.process(spec, opts, stem=stems[spec])
                 for w in result.warnings:
                     print(f"warning: {w}", file=sys.stderr)

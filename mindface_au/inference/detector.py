@@ -31,7 +31,7 @@ from .run import InferOptions, process_input
 from .sources import ArraySource, SourceError, expand_inputs, is_video_file
 from .table import AUTable, as_au_table
 
-EXPORTED_EXTENSIONS = (".mindir", ".onnx")
+EXPORTED_EXTENSIONS = (".mindir", ".onnx", ".xml")
 SYNTHETIC_NOTICE = ("{model} was trained on synthetic (rendered) faces only, not on real ones: its AU outputs on "
                     "real faces show that the pipeline runs, not what the faces do. For meaningful AUs, train on "
                     "Aff-Wild2 (convert the Glint360K backbone, train with a paper recipe, export); see the README.")
@@ -83,12 +83,15 @@ class AUDetector:
         smooth_edges: ``'clip'`` or ``'keep'``, the window rule at a video's ends when smoothing.
         batch_size: faces per network call.
         warn_synthetic: warn once when the model was trained on synthetic faces.
+        precision, runtime: of an exported model (see :meth:`AUPredictor.from_exported`): ``fp32``/``bf16``/
+            ``int8`` and ``openvino``/``onnxruntime``/``mindspore``; None = from the file and the CPU.
     """
 
     def __init__(self, model: Optional[str] = None, checkpoint: Optional[str] = None, *, config: Optional[str] = None,
                  overrides: Sequence[str] = (), face_detector="yuface", threshold="0.5", all_faces: bool = False,
                  csv_format: str = "mindface", smooth_edges: str = "clip", batch_size: int = 32,
-                 progress: bool = False, warn_synthetic: bool = True):
+                 progress: bool = False, warn_synthetic: bool = True, precision: Optional[str] = None,
+                 runtime: Optional[str] = None):
         from .table import CSV_FORMATS
 
         if csv_format not in CSV_FORMATS:
@@ -100,7 +103,8 @@ class AUDetector:
         if model is not None and model.lower().endswith(EXPORTED_EXTENSIONS):
             if checkpoint:
                 raise ValueError(f"{model} is an exported model: it takes no checkpoint")
-            self.predictor = AUPredictor.from_exported(model, batch_size=batch_size)
+            self.predictor = AUPredictor.from_exported(model, batch_size=batch_size, precision=precision,
+                                                       runtime=runtime)
             if os.path.isfile(sidecar_path(model)):
                 with open(sidecar_path(model), encoding="utf-8") as f:
                     meta = json.load(f)

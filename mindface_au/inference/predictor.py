@@ -1,7 +1,9 @@
 """``AUPredictor``: per-AU probabilities and decisions for aligned face crops, from any backend.
 
-Backends: a checkpoint + config (the MindSpore Cell in GRAPH_MODE), a MindIR file
-(``ms.load`` + ``nn.GraphCell``) or an ONNX file (onnxruntime). Exported files carry no
+Backends (:mod:`mindface_au.inference.backends`, chosen from the file): a checkpoint + config
+(the MindSpore Cell in GRAPH_MODE), a MindIR file (``ms.load`` + ``nn.GraphCell``), an ONNX file
+(ONNX Runtime, fp32 or int8 QDQ; or OpenVINO with ``runtime='openvino'``) or an OpenVINO IR
+(``.xml``, fp32 / bf16 / int8). Only the Cell and MindIR need MindSpore. Exported files carry no
 settings, so ``tools/export.py`` writes ``<file>.json`` beside them (input size, normalisation,
 eval resize, per-AU thresholds); the predictor reads it when present.
 
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..constants import AU_NAMES
 from ..evaluation.metrics import binarize
+from ..fileio import atomic_write_text
 
 from ..transforms import eval_preprocess as preprocess  # noqa: E402  (the eval transform of training)
 
@@ -30,14 +33,14 @@ def sidecar_path(model_path: str) -> str:
     return model_path + ".json"
 
 
-def write_sidecar(model_path: str, cfg: dict, thresholds=None) -> str:
-    """Settings an exported file needs at inference: ``<model_path>.json``."""
+def write_sidecar(model_path: str, cfg: dict, thresholds=None, **extra) -> str:
+    """Settings an exported file needs at inference: ``<model_path>.json`` (``extra``: e.g. precision)."""
     info = {"input_size": cfg["model"]["input_size"], "resize": cfg["data"]["resize"], "norm": cfg["data"]["norm"],
             "au_names": list(AU_NAMES[:cfg["model"]["num_aus"]]),
             "thresholds": None if thresholds is None else [float(t) for t in thresholds],
-            "backbone": cfg["model"]["backbone"], "trained_on": {"synthetic": bool(cfg["data"]["synthetic"])}}
-    with open(sidecar_path(model_path), "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=2)
+            "backbone": cfg["model"]["backbone"], "trained_on": {"synthetic": bool(cfg["data"]["synthetic"])},
+            **{k: v for k, v in extra.items() if v is not None}}
+    atomic_write_text(sidecar_path(model_path), json.dumps(info, indent=2))
     return sidecar_path(model_path)
 
 
@@ -46,7 +49,7 @@ class AUPredictor:
 
     def __init__(self, run, input_size: int = 112, resize: int = 128, norm: str = "imagenet",
                  thresholds: Optional[Sequence[float]] = None, batch_size: int = 32, backend: str = "cell",
-                 au_names: Sequence[str] = AU_NAMES):
+                 au_names: Sequence[str] = AU_NAMES, precision: str = "fp32"):
         self._run = run
         self.input_size = int(input_size)
         self.resize = int(resize)
@@ -58,13 +61,12 @@ class AUPredictor:
             raise ValueError(f"thresholds must have {n} values, got {self.thresholds.shape}")
         self.batch_size = int(batch_size)
         self.backend = backend
+        self.precision = precision
 
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
-        import mindspore as ms
-
         from ..weights import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
         from ..runtime import setup_for_config
@@ -72,21 +74,26 @@ class AUPredictor:
         cfg = config_from_checkpoint(ckpt, config, overrides)
         setup_for_config(cfg, fallback=True, seed=False)  # a saved Ascend config runs on this machine
         net, meta = restore_model(cfg, ckpt)
+        from .backends import CellBackend
+
         cell = WithSigmoid(net)
         cell.set_train(False)
-
-        def run(x):
-            return cell(ms.Tensor(x)).asnumpy()
-
-        return cls(run, cfg["model"]["input_size"], cfg["data"]["resize"], cfg["data"]["norm"], meta.get("thresholds"),
-                   batch_size, backend="cell", au_names=AU_NAMES[:cfg["model"]["num_aus"]])
+        return cls(CellBackend(cell, ckpt), cfg["model"]["input_size"], cfg["data"]["resize"], cfg["data"]["norm"],
+                   meta.get("thresholds"), batch_size, backend="cell", au_names=AU_NAMES[:cfg["model"]["num_aus"]])
 
     @classmethod
-    def from_exported(cls, path: str, batch_size: int = 32, **settings):
-        """From a ``.mindir`` or ``.onnx`` file; settings from its ``.json`` sidecar, else ``settings``/defaults."""
-        from ..export import load_exported
+    def from_exported(cls, path: str, batch_size: int = 32, precision: Optional[str] = None,
+                      runtime: Optional[str] = None, threads: Optional[int] = None, **settings):
+        """From an ``.xml`` (OpenVINO IR), ``.onnx`` or ``.mindir`` file, its runtime chosen from the file.
 
-        model = load_exported(path)
+        ``precision`` (``fp32``/``bf16``/``int8``, None = the file's, or the CPU's best for OpenVINO),
+        ``runtime`` (``openvino``/``onnxruntime``/``mindspore``, e.g. an ONNX file in OpenVINO) and
+        ``threads`` go to :func:`~mindface_au.inference.backends.open_backend`. Settings come from the
+        file's ``.json`` sidecar, else ``settings``/defaults.
+        """
+        from .backends import open_backend
+
+        model = open_backend(path, precision=precision, runtime=runtime, threads=threads)
         info = {}
         if os.path.isfile(sidecar_path(path)):
             with open(sidecar_path(path), encoding="utf-8") as f:
@@ -95,9 +102,10 @@ class AUPredictor:
             warnings.warn(f"{path}: no {os.path.basename(sidecar_path(path))} beside it; assuming input 112, "
                           "ImageNet normalisation and thresholds 0.5", stacklevel=2)
         info.update({k: v for k, v in settings.items() if v is not None})
-        backend = "mindir" if path.lower().endswith(".mindir") else "onnx"
+        backend = {"mindspore": "mindir", "onnxruntime": "onnx", "openvino": "openvino"}[model.runtime]
         return cls(model, info.get("input_size", 112), info.get("resize", 128), info.get("norm", "imagenet"),
-                   info.get("thresholds"), batch_size, backend=backend, au_names=info.get("au_names", AU_NAMES))
+                   info.get("thresholds"), batch_size, backend=backend, au_names=info.get("au_names", AU_NAMES),
+                   precision=model.precision)
 
     # ------------------------------------------------------------------ prediction
     def predict_preprocessed(self, x: np.ndarray) -> np.ndarray:

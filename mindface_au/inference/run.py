@@ -32,7 +32,7 @@ from .csv_writer import AUCsvWriter
 from .overlay import OverlayVideoWriter, draw_face, draw_no_face
 from .predictor import AUPredictor
 from .sources import FrameSource, SourceError, open_source
-from .stream import iter_faces
+from .stream import iter_faces, prefetch
 from .table import CsvLayout, make_table, plot_table_timeline, read_au_csv, smooth_table, write_au_csv
 from .tracking import IoUTracker
 
@@ -59,6 +59,8 @@ class InferOptions:
     csv_format: str = "mindface"
     smooth_edges: str = "clip"
     stop: Optional[threading.Event] = None
+    detect_every: int = 1  # > 1: detect on one frame in N, optical-flow landmark tracking in between
+    prefetch: int = 16  # decode + detect this many faces ahead in a producer thread (0: serial)
 
 
 @dataclass
@@ -286,7 +288,10 @@ def process_input(spec, predictor: AUPredictor, detector, opts: InferOptions, st
                 names[frame.index] = frame.name
             yield frame
 
-    records = iter_faces(frames(), None if opts.aligned else detector, opts.all_faces, tracker, size=112)
+    records = iter_faces(frames(), None if opts.aligned else detector, opts.all_faces, tracker, size=112,
+                         detect_every=opts.detect_every, timings=result.seconds)
+    records = prefetch(records, opts.prefetch) if opts.prefetch > 0 else records
+    wait_key = "waiting_for_faces" if opts.prefetch > 0 else "source_detect_align"
     bar = tqdm(total=source.expected_frames, desc=stem, unit="frame", disable=not opts.progress, leave=False)
     sink = None
     try:
@@ -296,8 +301,7 @@ def process_input(spec, predictor: AUPredictor, detector, opts: InferOptions, st
             last = None
             t0 = time.perf_counter()
             for record in records:
-                result.seconds["source_detect_align"] = result.seconds.get("source_detect_align", 0.0) + (
-                    time.perf_counter() - t0)
+                result.seconds[wait_key] = result.seconds.get(wait_key, 0.0) + time.perf_counter() - t0
                 if record.frame_idx != last:
                     if opts.stop is not None and opts.stop.is_set():
                         result.interrupted = True
