@@ -40,7 +40,10 @@ x = np.load(sys.argv[6])
 rows = []
 for batch in (1, 8):
     xb = torch.from_numpy(x[:batch])
-    for name, ctx in (("fp32", torch.autocast("cpu", enabled=False)), ("bf16", torch.autocast("cpu", torch.bfloat16))):
+    modes = [("fp32", torch.autocast("cpu", enabled=False))]
+    if sys.argv[9] == "1":
+        modes.append(("bf16", torch.autocast("cpu", torch.bfloat16)))
+    for name, ctx in modes:
         times = []
         with torch.no_grad(), ctx:
             for i in range(int(sys.argv[7]) + int(sys.argv[8])):
@@ -63,13 +66,17 @@ def timed(fn, x, warmup: int, steps: int) -> float:
 
 
 def authors_times(args, x, tmp):
-    """{(batch, precision): ms} of the authors' PyTorch model, or {} when torch / the checkout is absent."""
+    """{(batch, precision): ms} of the authors' PyTorch model, or {} when torch / the checkout is absent.
+
+    bf16 autocast is timed only on a CPU with bf16 (AMX / AVX512-BF16)."""
+    from mindface_au.inference.backends import has_bf16
+
     if not args.ref_dir or not os.path.isdir(args.ref_dir):
         return {}
     np.save(os.path.join(tmp, "x.npy"), x)
     cmd = [args.torch_python, "-c", TORCH_CODE, os.path.dirname(os.path.abspath(args.authors_ref)), args.ref_dir,
            args.arch, str(args.threads), str(args.encoder_layers), os.path.join(tmp, "x.npy"), str(args.warmup),
-           str(args.steps)]
+           str(args.steps), "1" if has_bf16() else "0"]  # bf16 without hardware support is emulated: minutes
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print(json.dumps({"bench": "backends", "backend": "authors_torch", "error": proc.stderr[-800:]}))
