@@ -10,14 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-import mindspore as ms
-
-from mindface_au import build_model
-from mindface_au.checkpoint import save_checkpoint
 from mindface_au.constants import AU_NAMES
 from mindface_au.inference import AUPredictor
 
-from testlib import ROOT, tiny_config
+from testlib import ROOT
+from testlib.infer import make_tiny_ckpt
 
 pytestmark = pytest.mark.slow  # subprocess runs of the tools
 
@@ -37,16 +34,7 @@ def feat_data():
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     """A checkpoint of the tiny network with non-trivial BN statistics and per-AU thresholds."""
-    cfg = tiny_config()
-    ms.set_seed(3)
-    net = build_model(cfg)
-    rng = np.random.default_rng(0)
-    for name, p in net.parameters_and_names():
-        if name.endswith("moving_variance"):
-            p.set_data(ms.Tensor((1 + rng.random(p.shape)).astype(np.float32)))
-    path = str(tmp_path_factory.mktemp("ck") / "tiny.ckpt")
-    save_checkpoint(net, path, {"config": cfg, "thresholds": list(np.linspace(0.3, 0.7, 12))})
-    return path
+    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=False)
 
 
 def run(*args):

@@ -5,18 +5,14 @@ import threading
 import numpy as np
 import pytest
 
-import mindspore as ms
-
-from mindface_au import build_model
-from mindface_au.checkpoint import save_checkpoint
 from mindface_au.inference import AUPredictor
 from mindface_au.inference.face import create_detector
 from mindface_au.inference.run import InferOptions, process_input
 from mindface_au.inference.sources import Frame, open_source
 from mindface_au.inference.stream import iter_faces, prefetch
 from mindface_au.inference.tracking import LandmarkFlowTracker
-from testlib import tiny_config
 from testlib.faces import feat_file
+from testlib.infer import make_tiny_ckpt
 
 
 def test_prefetch_keeps_order_and_raises_the_producers_error_after_its_items():
@@ -48,16 +44,7 @@ def test_closing_prefetch_early_stops_the_producer():
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    cfg = tiny_config()
-    ms.set_seed(3)
-    net = build_model(cfg)
-    rng = np.random.default_rng(0)
-    for name, p in net.parameters_and_names():
-        if name.endswith("moving_variance"):
-            p.set_data(ms.Tensor((1 + rng.random(p.shape)).astype(np.float32)))
-    path = str(tmp_path_factory.mktemp("ck") / "tiny.ckpt")
-    save_checkpoint(net, path, {"config": cfg})
-    return path
+    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=False)
 
 
 @pytest.mark.slow
