@@ -93,7 +93,9 @@ def test_a_kill_in_the_epoch_end_resumes_to_the_uninterrupted_result(tmp_path, s
     assert [r["epoch"] for r in records] == list(range(1, epochs + 1))
     for got, want in zip(records, epoch_records(ref_log)):  # whole-epoch losses, also of the resumed epoch
         assert isinstance(got["loss"], float) and got["loss_steps"] == 10
-        assert got["loss"] == pytest.approx(want["loss"], rel=1e-6)
+        # rel 1e-4: a resumed epoch runs its steps in a new process, whose float32 sums differ from the
+        # uninterrupted run's by ~5e-6 relative (measured once in CI); a loss over the wrong steps is % off
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-4)
         assert got["best_threshold_mean_f1"] == want["best_threshold_mean_f1"]
     for name in ("f1_per_au.png", "curves.png"):
         assert os.path.getsize(os.path.join(work, name)) > 0
