@@ -59,6 +59,7 @@ def ascend_ckpt(tmp_path_factory):
 
 
 @needs_absent
+@pytest.mark.slow
 def test_export_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
     res = mindface_au("export", "--ckpt", str(base / "m.ckpt"), "--format", "ONNX", "--out", str(base / "m.onnx"),
@@ -69,6 +70,7 @@ def test_export_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
 
 
 @needs_absent
+@pytest.mark.slow
 def test_eval_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
     res = mindface_au("eval", "--ckpt", str(base / "m.ckpt"), "--out", str(base / "eval"))
@@ -79,6 +81,7 @@ def test_eval_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
 
 
 @needs_absent
+@pytest.mark.slow
 def test_infer_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
     crops = base / "data" / IMAGE_SUBDIR / "vidA"

@@ -15,6 +15,8 @@ from mindface_au.inference.table import CsvLayout, csv_columns
 from testlib.faces import feat_file
 from testlib.infer import THRESHOLDS, make_tiny_ckpt, run_infer
 
+pytestmark = pytest.mark.slow  # real videos through the network and the infer tool
+
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):

@@ -18,6 +18,8 @@ from testlib.faces import feat_file
 from testlib.infer import (OPENFACE_SEQUENCE_META, THRESHOLDS, infer_command, make_tiny_ckpt,
                            openface_reference_c_columns, run_infer)
 
+pytestmark = pytest.mark.slow  # real videos through the network and the infer tool
+
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
