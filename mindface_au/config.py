@@ -80,6 +80,9 @@ SCHEMA: dict = {
         "num_aus": F(int, 12, min=1),
         "dropout": F(NUM, 0.0, min=0.0, max=1.0, help="dropout before the embedding fc"),
         "backbone_init": F(str, None, nullable=True, help="converted backbone checkpoint to start from"),
+        "node_classifier": F(str, "shared", choices=("shared", "per_au"),
+                             help="AU-node logits: shared: one Dense(C -> 1) for every node (the authors' code); "
+                                  "per_au: a weight vector and bias per AU"),
         "lrp": {
             "enabled": F(bool, True),
             "n_maps": F(int, 12, min=1),

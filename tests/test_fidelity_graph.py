@@ -49,3 +49,20 @@ def test_config_key_off_by_default_and_adds_bn_when_on():
     on.set_train(False)
     out = on(ms.Tensor(np.random.rand(2, 3, 32, 32).astype(np.float32)))
     assert out.shape == (2, 12) and np.isfinite(out.asnumpy()).all()
+
+
+def test_per_au_node_classifier_gives_each_au_its_own_weights_and_shared_stays_the_default():
+    shared = build_model(tiny_config())
+    per_au = build_model(tiny_config(**{"model.node_classifier": "per_au"}))
+    assert shared.au_classifier.weight.shape == (1, shared.arl.channels)
+    assert per_au.au_classifier.weight.shape == (12, per_au.arl.channels) and per_au.au_classifier.bias.shape == (12,)
+    per_au.set_train(False)
+    rng = np.random.default_rng(1)
+    per_au.au_classifier.weight.set_data(ms.Tensor(rng.normal(size=(12, per_au.arl.channels)).astype(np.float32)))
+    per_au.au_classifier.bias.set_data(ms.Tensor(rng.normal(size=12).astype(np.float32)))
+    out = per_au.forward_intermediates(ms.Tensor(rng.random((2, 3, 32, 32)).astype(np.float32)))
+    nodes, w, b = out["nodes"].asnumpy(), per_au.au_classifier.weight.asnumpy(), per_au.au_classifier.bias.asnumpy()
+    np.testing.assert_allclose(out["au_logits"].asnumpy(), np.einsum("bnc,nc->bn", nodes, w) + b, rtol=1e-5, atol=1e-5)
+    # in GRAPH_MODE as training runs it
+    graph = ms.jit(per_au.construct)(ms.Tensor(rng.random((2, 3, 32, 32)).astype(np.float32)))
+    assert graph.shape == (2, 12)

@@ -6,7 +6,7 @@
     backbone_logits = Dense(d -> n)(emb)             (B, n)
     fmap' = LRP(fmap)             if lrp             (B, C, s, s)
     nodes = ARL(fmap')            if arl             (B, n, C)
-    au_logits = shared Dense(C -> 1)(nodes)          (B, n)
+    au_logits = shared Dense(C -> 1)(nodes)          (B, n)   (node_classifier='per_au': one per AU)
     logits = fusion(au_logits, backbone_logits, emb, nodes)   fixed | attention
            = au_logits            if arl and fusion == 'none'
            = backbone_logits      if not arl (the baseline)
@@ -29,7 +29,7 @@ import inspect
 
 from .fusion import AttentionFusion, FixedFusion, fuse
 from .graph import AURelationLearning
-from .layers import TokenDense
+from .layers import PerTokenDense, TokenDense
 from .lrp import LocalRegionPerception
 from .registry import ModelDefaults, create_model, list_models, register_model
 
@@ -42,9 +42,12 @@ class AUNet(nn.Cell):
             ``out_channels`` (C) and ``embedding_dim`` (d).
         lrp, arl: LocalRegionPerception / AURelationLearning or None.
         fusion: FixedFusion / AttentionFusion or None.
+        node_classifier: ``shared`` (one Dense(C -> 1) for every AU node, the authors' code) or
+            ``per_au`` (a weight vector and bias per AU).
     """
 
-    def __init__(self, backbone: nn.Cell, num_aus: int = 12, lrp=None, arl=None, fusion=None):
+    def __init__(self, backbone: nn.Cell, num_aus: int = 12, lrp=None, arl=None, fusion=None,
+                 node_classifier: str = "shared"):
         super().__init__()
         if fusion is not None and arl is None:
             raise ValueError("feature fusion needs the AU relationship branch (arl)")
@@ -60,7 +63,13 @@ class AUNet(nn.Cell):
             self.lrp = lrp
         if self.use_arl:
             self.arl = arl
-            self.au_classifier = TokenDense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
+            if node_classifier not in ("shared", "per_au"):
+                raise ValueError(f"node_classifier must be 'shared' or 'per_au', got {node_classifier!r}")
+            self.per_au_classifier = node_classifier == "per_au"
+            if self.per_au_classifier:
+                self.au_classifier = PerTokenDense(num_aus, arl.channels)
+            else:
+                self.au_classifier = TokenDense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
         if self.use_fusion:
             self.fusion = fusion
 
@@ -107,7 +116,7 @@ class AUNet(nn.Cell):
         node_features = self.arl.node_features(fmap)
         adjacency = self.arl.graph.adjacency(node_features)
         nodes = self.arl.graph.propagate(node_features, adjacency)
-        au_logits = self.au_classifier(nodes).squeeze(-1)
+        au_logits = self.au_classifier(nodes) if self.per_au_classifier else self.au_classifier(nodes).squeeze(-1)
         if out is not None:
             out["node_features"] = node_features
             out["adjacency"] = adjacency
@@ -168,7 +177,8 @@ def _fusion_cell(settings: dict, d_model: int, num_aus: int, embedding_dim: int)
 
 @register_model("au_net")
 def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 12, dropout: float = 0.0,
-           lrp: dict | None = None, arl: dict | None = None, fusion: dict | None = None) -> AUNet:
+           lrp: dict | None = None, arl: dict | None = None, fusion: dict | None = None,
+           node_classifier: str = "shared") -> AUNet:
     """AUNet from plain settings (the ``model`` section of a config; absent keys = the cells' defaults).
 
     ``lrp`` / ``arl`` take ``enabled`` and every keyword of LocalRegionPerception /
@@ -186,7 +196,7 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
     if arl.pop("enabled", True):
         arl_cell = AURelationLearning(channels, num_aus, **arl)
     fusion_cell = _fusion_cell(fusion or {}, channels, num_aus, bb.embedding_dim)
-    return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell)
+    return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell, node_classifier)
 
 
 #: The presets: name -> (backbone, fusion kind). Each is ``au_net`` with these defaults.

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import mindspore.nn as nn
 import mindspore.ops as ops
+from mindspore import Parameter
+from mindspore.common.initializer import Normal, Zero, initializer
 
 
 class TokenDense(nn.Dense):
@@ -18,3 +20,18 @@ class TokenDense(nn.Dense):
         if self.has_bias:
             out = out + self.bias
         return out
+
+
+class PerTokenDense(nn.Cell):
+    """One Dense(C -> 1) per token: (B, n, C) -> (B, n), ``out[b, i] = x[b, i] . weight[i] + bias[i]``.
+
+    Parameters ``weight`` (n, C) (Normal(0.01)) and ``bias`` (n,) (zero).
+    """
+
+    def __init__(self, num_tokens: int, channels: int):
+        super().__init__()
+        self.weight = Parameter(initializer(Normal(0.01), (num_tokens, channels)), name="weight")
+        self.bias = Parameter(initializer(Zero(), (num_tokens,)), name="bias")
+
+    def construct(self, x):
+        return (x * self.weight).sum(-1) + self.bias
