@@ -26,7 +26,7 @@ setup(
         "onnx": ["onnx", "onnxruntime"],
         "openvino": OPENVINO,
         "torch": ["torch"],
-        "test": ["pytest"] + INFER,
+        "test": ["pytest", "pytest-xdist"] + INFER,
         "all": INFER + OPENVINO,
     },
 )

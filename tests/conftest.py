@@ -23,3 +23,16 @@ def _cpu_context():
 @pytest.fixture
 def tiny_cfg():
     return tiny_config()
+
+
+# Under pytest-xdist (``-n 2 --dist loadgroup``, the README's test command) the tests of one module
+# run on one worker, so module fixtures (a reference training run, exports) are built once; the
+# modules below hold independent minutes-long runs and are spread over the workers test by test.
+SPREAD_MODULES = {"test_fidelity_learning"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        if name not in SPREAD_MODULES:
+            item.add_marker(pytest.mark.xdist_group(name))

@@ -1,5 +1,5 @@
-"""A training run SIGKILLed right after each write of its epoch end (and inside one) resumes with
-``--resume`` to the result of a run never killed: summary.json equal to best.ckpt's meta, the same
+"""A training run SIGKILLed right after each write of its epoch end (and inside one), and its resumes
+killed again, resumes with ``--resume`` to the result of a run never killed: summary.json equal to best.ckpt's meta, the same
 best epoch, F1 and thresholds, whole-epoch losses, no duplicated log records and no partial files.
 
 The runs: 1 or 2 epochs of 10 steps, last.ckpt after every step (``train.ckpt_interval=1``), so a
@@ -48,26 +48,36 @@ def epoch_records(log):
     return [r for r in log if r["type"] == "epoch"]
 
 
-@pytest.mark.parametrize("spec, ckpt_interval, epochs", [
-    ("after:log.jsonl:1", 1, 1),
-    ("after:best.ckpt:1", 1, 1),
-    ("after:summary.json:1", 1, 1),
-    ("after:f1_per_au.png:1", 1, 1),
-    ("after:curves.png:1", 1, 1),
-    ("after:last.ckpt:1", 1, 2),
-    ("during:f1_per_au.png:1", 1, 2),  # leaves .f1_per_au.<random>.partial.png; epoch 2 does not improve
-    ("after:summary.json:2", 1, 2),  # an epoch end that does not improve
-    ("after:best.ckpt:1", 0, 1),  # before the first last.ckpt: --resume starts over, best.ckpt already there
-])
-def test_a_kill_in_the_epoch_end_resumes_to_the_uninterrupted_result(tmp_path, synthetic_root, reference, capsys,
-                                                                     spec, ckpt_interval, epochs):
+# Each chain: the first kill hits a fresh run, each later one the ``--resume`` of the run before
+# (a resume after an epoch-end kill redoes that epoch end, so every write of it can be hit in turn);
+# then a last ``--resume`` in this process finishes the run.
+CHAINS = {
+    # every write of the first epoch end, one after the other
+    "each_write_of_an_epoch_end": (1, 1, ["after:log.jsonl:1", "after:best.ckpt:1", "after:summary.json:1",
+                                          "after:f1_per_au.png:1", "after:curves.png:1"]),
+    # inside an atomic write (leaves .f1_per_au.<random>.partial.png), after last.ckpt, and at an
+    # epoch end that does not improve (epoch 2 has lr 0)
+    "partial_write_last_ckpt_non_improving_epoch": (2, 1, ["during:f1_per_au.png:1", "after:last.ckpt:1",
+                                                           "after:summary.json:2"]),
+    # before the first last.ckpt: --resume starts over, best.ckpt already there
+    "before_the_first_last_ckpt": (1, 0, ["after:best.ckpt:1"]),
+}
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+def test_kills_in_the_epoch_end_resume_to_the_uninterrupted_result(tmp_path, synthetic_root, reference, capsys, chain):
     _, ref_summary, ref_log = reference
+    epochs, ckpt_interval, specs = CHAINS[chain]
     work = str(tmp_path / "run")
-    extra = [*RECIPE, "--set", f"train.ckpt_interval={ckpt_interval}"]
-    killed = run_train_killed_at(spec, tiny_train_args(synthetic_root, work, epochs=epochs, extra=extra))
-    assert killed.returncode == -9 and "KILLED" in killed.stdout, killed.stdout[-2000:] + killed.stderr[-2000:]
-    if spec.startswith("during"):
-        assert partial_files(work), os.listdir(work)
+    args = tiny_train_args(synthetic_root, work, epochs=epochs,
+                           extra=[*RECIPE, "--set", f"train.ckpt_interval={ckpt_interval}"])
+    for i, spec in enumerate(specs):
+        killed = run_train_killed_at(spec, args if i == 0 else ["--resume", work])
+        where = spec.split(":")[0] + " " + spec.split(":")[1]
+        assert killed.returncode == -9 and f"KILLED {where}" in killed.stdout, \
+            spec + "\n" + killed.stdout[-2000:] + killed.stderr[-2000:]
+        if spec.startswith("during"):
+            assert partial_files(work), os.listdir(work)
 
     out = train_in_process(["--resume", work], capsys)
 

@@ -95,11 +95,17 @@ def main(argv=None) -> int:
         x, labels = split_arrays(cfg, "val", frames)
         thresholds = meta.get("thresholds")
         thresholds = 0.5 if thresholds is None else np.asarray(thresholds, np.float32)
-        rep = agreement_report(run_in_fresh_process(path, {"val": x})["val"], cell_probs(net, x), labels, thresholds)
+        probs, reference = run_in_fresh_process(path, {"val": x})["val"], cell_probs(net, x)
+        rep = agreement_report(probs, reference, labels, thresholds)
         print(f"validation ({rep['frames']} frames, fresh process): max |{args.precision} - fp32 Cell| prob = "
               f"{rep['max_prob_diff']:.4f}; AU decisions agreeing: {100 * rep['decision_agreement']:.2f}%; "
               f"mean F1 fp32 Cell {100 * rep['reference_mean_f1']:.2f}, {args.format} {args.precision} "
               f"{100 * rep['mean_f1']:.2f}")
+        if meta.get("thresholds") is not None:  # tuned on the fp32 outputs of this split: at 0.5 too
+            at_half = agreement_report(probs, reference, labels, 0.5)
+            print(f"  at threshold 0.5 (not tuned on this split): AU decisions agreeing "
+                  f"{100 * at_half['decision_agreement']:.2f}%; mean F1 fp32 Cell {100 * at_half['reference_mean_f1']:.2f}, "
+                  f"{args.format} {args.precision} {100 * at_half['mean_f1']:.2f}")
         if args.precision != "fp32" and (rep["decision_agreement"] < args.min_agreement
                                          or rep["reference_mean_f1"] - rep["mean_f1"] > args.max_f1_drop):
             print(f"error: {args.precision} file agrees on {100 * rep['decision_agreement']:.2f}% of decisions "
