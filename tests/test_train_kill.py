@@ -1,6 +1,7 @@
 """A training run SIGKILLed right after each write of its epoch end (and inside one), and its resumes
-killed again, resumes with ``--resume`` to the result of a run never killed: summary.json equal to best.ckpt's meta, the same
-best epoch, F1 and thresholds, whole-epoch losses, no duplicated log records and no partial files.
+killed again, resumes with ``--resume`` to the result of a run never killed: summary.json equal to
+best.ckpt's meta, the same best epoch, F1 and thresholds, whole-epoch losses, no duplicated log
+records and no partial files.
 
 The runs: 1 or 2 epochs of 10 steps, last.ckpt after every step (``train.ckpt_interval=1``), so a
 resume after an epoch-end kill evaluates that epoch without running a step; the second epoch has

@@ -65,8 +65,7 @@ class AUNet(nn.Cell):
             self.arl = arl
             if node_classifier not in ("shared", "per_au"):
                 raise ValueError(f"node_classifier must be 'shared' or 'per_au', got {node_classifier!r}")
-            self.per_au_classifier = node_classifier == "per_au"
-            if self.per_au_classifier:
+            if node_classifier == "per_au":
                 self.au_classifier = PerTokenDense(num_aus, arl.channels)
             else:
                 self.au_classifier = TokenDense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
@@ -116,7 +115,7 @@ class AUNet(nn.Cell):
         node_features = self.arl.node_features(fmap)
         adjacency = self.arl.graph.adjacency(node_features)
         nodes = self.arl.graph.propagate(node_features, adjacency)
-        au_logits = self.au_classifier(nodes) if self.per_au_classifier else self.au_classifier(nodes).squeeze(-1)
+        au_logits = self.au_classifier(nodes).squeeze(-1)
         if out is not None:
             out["node_features"] = node_features
             out["adjacency"] = adjacency

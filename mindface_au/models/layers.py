@@ -23,7 +23,8 @@ class TokenDense(nn.Dense):
 
 
 class PerTokenDense(nn.Cell):
-    """One Dense(C -> 1) per token: (B, n, C) -> (B, n), ``out[b, i] = x[b, i] . weight[i] + bias[i]``.
+    """One Dense(C -> 1) per token: (B, n, C) -> (B, n, 1), ``out[b, i, 0] = x[b, i] . weight[i] + bias[i]``
+    (the shape ``TokenDense(C, 1)`` gives, so either can classify the AU nodes).
 
     Parameters ``weight`` (n, C) (Normal(0.01)) and ``bias`` (n,) (zero).
     """
@@ -34,4 +35,4 @@ class PerTokenDense(nn.Cell):
         self.bias = Parameter(initializer(Zero(), (num_tokens,)), name="bias")
 
     def construct(self, x):
-        return (x * self.weight).sum(-1) + self.bias
+        return ((x * self.weight).sum(-1) + self.bias).expand_dims(-1)
