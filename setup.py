@@ -26,7 +26,7 @@ setup(
         "onnx": ["onnx", "onnxruntime"],
         "openvino": OPENVINO,
         "torch": ["torch"],
-        "test": ["pytest", "pytest-xdist"] + INFER,
+        "test": ["pytest", "pytest-xdist", "import-linter"] + INFER,
         "all": INFER + OPENVINO,
     },
 )
