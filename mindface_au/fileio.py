@@ -1,4 +1,4 @@
-"""Atomic file writes (checkpoints, tables, CSVs, submissions, plots).
+"""Files: atomic writes (checkpoints, tables, CSVs, submissions, plots), the cache root, JSON-lines logs.
 
 Every writer here puts the bytes in a hidden temporary file beside the target, fsyncs it and
 ``os.replace``s it over the target, so a reader (or a run killed mid-write) only ever sees the
@@ -6,9 +6,44 @@ old file or the new one, whole.
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
+from typing import List
+
+CACHE_ENV = "MINDFACE_AU_CACHE"
+
+
+def cache_dir(*parts: str) -> str:
+    """The project's cache folder, ``$MINDFACE_AU_CACHE`` or ``~/.cache/mindface_au``, joined with ``parts``.
+
+    Downloaded weights (``cache_dir("weights")``), the synthetic data sets and frame-index caches
+    live below it; the folder is not created here.
+    """
+    root = os.environ.get(CACHE_ENV) or os.path.join("~", ".cache", "mindface_au")
+    return os.path.abspath(os.path.join(os.path.expanduser(root), *parts))
+
+
+def read_jsonl(path: str) -> List[dict]:
+    """The records of a JSON-lines file in order ([] when it does not exist).
+
+    A last line cut short by a kill (no newline, not valid JSON) is skipped; any other bad line
+    raises ``ValueError`` naming the file and line.
+    """
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        lines = [(n, line) for n, line in enumerate(f, 1) if line.strip()]
+    records = []
+    for i, (n, line) in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i == len(lines) - 1 and not line.endswith("\n"):
+                break
+            raise ValueError(f"{path}:{n}: not a JSON record ({e})") from e
+    return records
 
 
 @contextmanager

@@ -130,8 +130,9 @@ def load_weights(net, path: str, strict: bool = True, backend: str = "auto") -> 
 
 def weights_cache_dir() -> str:
     """Where downloaded weights go: ``$MINDFACE_AU_CACHE`` or ``~/.cache/mindface_au``, then ``weights/``."""
-    root = os.environ.get("MINDFACE_AU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "mindface_au")
-    return os.path.join(root, "weights")
+    from .fileio import cache_dir
+
+    return cache_dir("weights")
 
 
 def download_weights(url: str) -> str:

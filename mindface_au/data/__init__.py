@@ -21,7 +21,8 @@ from .abaw import (AnnotationError, NotAbawLayoutError, is_abaw_root, parse_anno
 from .folds import make_folds
 from .index import FrameIndex, ReadReport, concat_indexes
 from .listfile import read_list_file, write_list_file
-from .synthetic import ensure_synthetic, make_synthetic_affwild2
+from ..fileio import cache_dir
+from .synthetic import SYNTHETIC_DIR, ensure_synthetic, make_synthetic_affwild2
 from .unlabelled import read_image_folders
 
 if TYPE_CHECKING:  # MindSpore-dependent: imported on first use
@@ -33,13 +34,9 @@ def data_root(cfg: dict) -> str:
     root = cfg["data"]["root"]
     if root is None:
         if cfg["data"]["synthetic"]:
-            return ensure_synthetic_root_default()
+            return cache_dir(SYNTHETIC_DIR)
         raise ConfigError("data.root: not set (the ABAW root, or the image root of list files)")
     return os.path.abspath(os.path.expanduser(root))
-
-
-def ensure_synthetic_root_default() -> str:
-    return os.path.abspath(os.path.expanduser(os.path.join("~", ".cache", "mindface_au", "synthetic_affwild2")))
 
 
 def read_index(cfg: dict, which: str = "train", split: Optional[str] = None, list_file: Optional[str] = None,

@@ -23,12 +23,13 @@ import cv2
 import numpy as np
 
 from ..constants import ABAW_HEADER, AU_NAMES, NUM_AUS
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, cache_dir
 from .abaw import ANNOTATION_SUBDIR, FRAME_FORMAT, IMAGE_SUBDIR, is_abaw_root
 from .face_renderer import SIZE, au_montage, render_face, sample_identity, sample_poses, sample_scene
 
 GENERATOR_VERSION = 1  # bump when the rendering or the labels change: ensure_synthetic then regenerates
 INFO_FILE = "synthetic_info.json"
+SYNTHETIC_DIR = "synthetic_affwild2"  # below the cache root when data.root is not set
 A = {name: i for i, name in enumerate(AU_NAMES)}
 
 
@@ -253,8 +254,7 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
     Returns the (expanded) root.
     """
     d = cfg["data"]
-    root = os.path.abspath(os.path.expanduser(d["root"] or os.path.join("~", ".cache", "mindface_au",
-                                                                        "synthetic_affwild2")))
+    root = os.path.abspath(os.path.expanduser(d["root"])) if d["root"] else cache_dir(SYNTHETIC_DIR)
     if not d.get("synthetic"):
         return root
     want = {"version": GENERATOR_VERSION, "videos": d["synthetic_videos"], "frames": d["synthetic_frames"],

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..fileio import atomic_savefig, atomic_write_text
+from ..fileio import atomic_savefig, atomic_write_text, read_jsonl
 
 # The paper's official-validation mean F1 (%) of the same rows (reported, Aff-Wild2, IResNet100).
 PAPER_ROWS = {"1_baseline": 50.82, "2_circle": 51.78, "3_arl": 53.56, "4_lrp": 54.19, "5_ff": 55.25}
@@ -37,16 +37,8 @@ def row_name(config_path: str) -> str:
 
 def read_epochs(work_dir: str) -> List[dict]:
     """The epoch records of ``<work_dir>/log.jsonl``, one per epoch (a resumed epoch: its last record)."""
-    path = os.path.join(work_dir, "log.jsonl")
-    if not os.path.isfile(path):
-        return []
-    by_epoch: Dict[int, dict] = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if rec.get("type") == "epoch":
-                    by_epoch[int(rec["epoch"])] = rec
+    by_epoch: Dict[int, dict] = {int(r["epoch"]): r for r in read_jsonl(os.path.join(work_dir, "log.jsonl"))
+                                 if r.get("type") == "epoch"}
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 

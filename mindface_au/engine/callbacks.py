@@ -11,7 +11,7 @@ from tqdm import tqdm
 from mindspore.train import Callback
 
 from ..evaluation import format_f1_table, plot_curves, plot_f1_bars
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, read_jsonl
 from .evaluator import predict_probs, score
 from .optim import lr_schedule
 from .state import LAST, save_best, save_training_state, selection_score, trained_on
@@ -39,20 +39,8 @@ class JsonlLog:
             f.flush()
 
     def read(self) -> list:
-        """The records in order; a last line cut short by a kill is skipped, any other bad line raises."""
-        if not os.path.isfile(self.path):
-            return []
-        with open(self.path, encoding="utf-8") as f:
-            lines = [(n, line) for n, line in enumerate(f, 1) if line.strip()]
-        records = []
-        for i, (n, line) in enumerate(lines):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                if i == len(lines) - 1 and not line.endswith("\n"):
-                    break
-                raise ValueError(f"{self.path}:{n}: not a JSON record ({e})") from e
-        return records
+        """The records in order (:func:`mindface_au.fileio.read_jsonl`: a last line cut by a kill is skipped)."""
+        return read_jsonl(self.path)
 
     def keep_until(self, epoch: int, global_step: int) -> int:
         """Drop the records a saved state does not cover (written after its ``last.ckpt``, by a run
