@@ -34,7 +34,7 @@ def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Op
     (:func:`mindface_au.cli.setup_from_config`).
     """
     from ..weights import restore_model
-    from ..data import build_eval_dataset
+    from ..pipeline import build_eval_dataset
     from ..engine.evaluator import predict_probs
 
     if not ckpts:
