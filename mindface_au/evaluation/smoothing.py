@@ -35,7 +35,8 @@ import numpy as np
 
 from ..constants import AU_NAMES
 from ..fileio import atomic_write_text
-from .metrics import ThresholdLike, as_thresholds, binarize, binary_f1, check_probs_labels
+from .metrics import binarize, binary_f1, check_probs_labels
+from .thresholds import ThresholdLike, as_thresholds
 
 EDGES = ("clip", "keep")
 TIES = ("keep", "positive", "negative")
