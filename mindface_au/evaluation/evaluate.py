@@ -20,13 +20,14 @@ RESULT_NAME = "eval_result.json"
 
 def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int = 0, label_k: int = 0,
                          with_sweep: bool = False, sources: Sequence[str] = (), edges: str = "clip") -> dict:
-    """Score predictions of :func:`mindface_au.engine.evaluator.predict_checkpoints` (or a ``--save-probs`` file) and write the report.
+    """Score predictions (of :func:`mindface_au.engine.evaluator.predict_checkpoints` or a ``--save-probs``
+    file) and write the report.
 
     Args:
         pred: ``probs`` (N, n), ``labels`` (N, n) in {0, 1}, ``video_ids`` (N,).
         out_dir: gets ``eval_result.json``, ``eval_f1_per_au.png`` and, with ``with_sweep``,
             ``smoothing_sweep.csv`` / ``.png`` (all written atomically).
-        thresholds: a float or (n,) per-AU decision thresholds.
+        thresholds: a float or (n,) per-AU decision thresholds (:func:`mindface_au.evaluation.resolve_thresholds`).
         prob_k, label_k: probability / label smoothing half-windows in frames (0: none).
         with_sweep: also the paper's Table 2 sweep of k = 1..10.
         sources: the checkpoints (or predictions file) scored, recorded in the JSON.
