@@ -8,7 +8,7 @@ import mindspore as ms
 from mindface_au import build_model, create_model, list_models, load_config, model_defaults
 from mindface_au.config import ConfigError
 from mindface_au.models import AUNet
-from mindface_au.models.au_net import PRESETS
+from mindface_au.presets import AU_NET_PRESETS as PRESETS
 from mindface_au.models.fusion import AttentionFusion, FixedFusion
 from mindface_au.models.iresnet import ARCHS
 from mindface_au.weights import CheckpointMismatch
@@ -119,8 +119,10 @@ def test_pretrained_without_published_weights_says_so():
 
 def test_checkpoint_path_and_published_file_url_load_strictly(tmp_path, monkeypatch):
     from mindface_au.checkpoint import save_checkpoint
-    from mindface_au.models.registry import _MODELS, ModelDefaults, _Entry
-    from mindface_au.weights import weights_cache_dir
+    from dataclasses import replace
+
+    from mindface_au.fileio import cache_dir
+    from mindface_au.presets import PRESETS as DEFAULTS
 
     donor = create_model("iresnet_mini", input_size=32)
     path = str(tmp_path / "mini.ckpt")
@@ -136,11 +138,10 @@ def test_checkpoint_path_and_published_file_url_load_strictly(tmp_path, monkeypa
         create_model("iresnet_mini", input_size=48, checkpoint_path=path)
 
     monkeypatch.setenv("MINDFACE_AU_CACHE", str(tmp_path / "cache"))
-    entry = _MODELS["iresnet_mini"]
-    published = ModelDefaults(input_size=32, url=(tmp_path / "mini.ckpt").as_uri())
-    monkeypatch.setitem(_MODELS, "iresnet_mini", _Entry(entry.factory, entry.kind, published))
+    published = replace(DEFAULTS["iresnet_mini"], input_size=32, url=(tmp_path / "mini.ckpt").as_uri())
+    monkeypatch.setitem(DEFAULTS, "iresnet_mini", published)
     assert same(create_model("iresnet_mini", pretrained=True))
-    assert (tmp_path / "cache" / "weights" / "mini.ckpt").is_file() and weights_cache_dir().startswith(str(tmp_path))
+    assert (tmp_path / "cache" / "weights" / "mini.ckpt").is_file() and cache_dir("weights").startswith(str(tmp_path))
 
 
 def _count_calls(cell):
