@@ -162,10 +162,6 @@ class BackboneInitReport:
     conversion: Optional[object] = None  # the ConversionReport of a .pth
     meta: dict = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        return {"path": self.path, "source_format": self.source_format, "loaded": len(self.loaded),
-                "skipped": len(self.skipped), "meta": {k: v for k, v in self.meta.items() if k != "config"}}
-
     def format(self) -> str:
         parts = [f"loaded {len(self.loaded)} backbone parameters from {self.path} "
                  f"({self.source_format})"]
