@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "ConfigError": "config", "load_config": "config",
     "build_model": "factory", "create_model": "factory",
-    "list_models": "models", "register_model": "models", "model_defaults": "models",
+    "list_models": "models", "register_model": "models", "model_defaults": "presets",
     "AUPredictor": "inference.predictor",
     "AUDetector": "inference.detector",
 }

@@ -9,6 +9,7 @@ from mindface_au import build_model, create_model, list_models, load_config, mod
 from mindface_au.config import ConfigError
 from mindface_au.models import AUNet
 from mindface_au.presets import AU_NET_PRESETS as PRESETS
+from mindface_au.presets import preset_names
 from mindface_au.models.fusion import AttentionFusion, FixedFusion
 from mindface_au.models.iresnet import ARCHS
 from mindface_au.weights import CheckpointMismatch
@@ -39,6 +40,31 @@ def test_every_name_has_defaults():
         d = model_defaults(name)
         assert d.input_size == 112 and d.norm == "imagenet" and d.resize == 128
     assert set(list_models("network")) == {"au_net", *PRESETS}
+    assert list_models() == preset_names()  # the registry's code and the presets' data name the same models
+
+
+def test_a_registered_user_model_is_a_model_name_configs_accept():
+    from mindface_au.models import ModelDefaults, register_model
+    from mindface_au.models.registry import _MODELS
+    from mindface_au.presets import PRESETS as DEFAULTS
+
+    try:
+        @register_model("my_au_net", defaults=ModelDefaults(kwargs={"backbone": "iresnet_mini"}, input_size=32))
+        def my_au_net(**kwargs):
+            return create_model("au_net", **kwargs)
+
+        cfg = load_config(None, ["model.name=my_au_net", "model.fusion.ffn_dim=64"])
+        assert (cfg["model"]["backbone"], cfg["model"]["input_size"]) == ("iresnet_mini", 32)
+        assert isinstance(build_model(cfg), AUNet) and "my_au_net" in list_models("network")
+        with pytest.raises(ValueError, match="registered twice"):
+            register_model("my_au_net")(my_au_net)
+        DEFAULTS["listed_net"] = ModelDefaults()  # a name the presets list: its code may not bring other defaults
+        with pytest.raises(ValueError, match="'listed_net' already has other defaults"):
+            register_model("listed_net", defaults=ModelDefaults(input_size=64))(my_au_net)
+    finally:
+        for name in ("my_au_net", "listed_net"):
+            _MODELS.pop(name, None)
+            DEFAULTS.pop(name, None)
 
 
 @pytest.mark.slow
