@@ -202,7 +202,8 @@ def load_backbone_init(net, path: str, backend: str = "auto") -> BackboneInitRep
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"model.backbone_init: file not found: {path}")
-    prefix = "backbone." if hasattr(net, "backbone") else ""
+    backbone = getattr(net, "backbone", net)  # an AU net's backbone Cell, or the bare backbone itself
+    prefix = "" if backbone is net else "backbone."
     own = OrderedDict((n, p) for n, p in net.parameters_and_names() if n.startswith(prefix))
     bare_shapes = OrderedDict((n[len(prefix):], _shape(p)) for n, p in own.items())
     conversion = None
@@ -212,7 +213,6 @@ def load_backbone_init(net, path: str, backend: str = "auto") -> BackboneInitRep
         if whole:
             sd = OrderedDict((k[len("backbone."):], v) for k, v in sd.items() if k.startswith("backbone."))
         fmt = "pytorch authors checkpoint, backbone part" if whole else "pytorch insightface backbone"
-        backbone = net.backbone if prefix else net
         arrays, conversion = _torch_filter(backbone)(sd, bare_shapes, strict=True, source=path)
         meta = {"converted_from": os.path.basename(path), "source_sha256": sha256_file(path),
                 "kind": "insightface (on the fly)"}
