@@ -35,7 +35,7 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
-    from ..weights import config_from_checkpoint
+    from ..factory import config_from_checkpoint
     from ..evaluation import format_f1_table, parse_smooth_spec
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.evaluate import evaluate_predictions

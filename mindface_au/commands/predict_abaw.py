@@ -31,7 +31,7 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
-    from ..weights import config_from_checkpoint
+    from ..factory import config_from_checkpoint
     from ..data import read_image_folders
     from ..data.unlabelled import read_video_list
     from ..evaluation import apply_postprocess, parse_smooth_spec

@@ -46,7 +46,7 @@ def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Op
     unlabelled test videos of :func:`mindface_au.data.read_image_folders`. Set the device first
     (:func:`mindface_au.cli.setup_from_config`).
     """
-    from ..weights import restore_model
+    from ..factory import restore_model
     from ..pipeline import build_eval_dataset
 
     if not ckpts:

@@ -23,7 +23,7 @@ from mindspore.train import Model
 
 from ..config import dump_config, load_config
 from ..losses import build_loss
-from ..models import build_model
+from ..factory import build_model
 from ..fileio import remove_partial_files
 from ..runtime import default_amp_level, distributed_env, setup_for_config
 from .callbacks import WORK_FILES, TrainingLoop, format_summary, write_run_files

@@ -65,7 +65,7 @@ class AUPredictor:
     @classmethod
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
-        from ..weights import config_from_checkpoint, restore_model
+        from ..factory import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
         from ..runtime import setup_for_config
 
