@@ -109,3 +109,17 @@ def test_saved_predictions_round_trip_and_rescore(tmp_path):
     assert only["labels"] is None and only["meta"] == {}
     with pytest.raises(ValueError, match=r"labels must have shape \(40, 12\)"):
         save_predictions(str(tmp_path / "bad.npz"), probs, labels[:5])
+
+
+def test_au_sets_resolve_presets_and_lists_and_refuse_bad_names():
+    import pytest
+
+    from mindface_au.constants import AU_NAMES, au_set
+
+    assert au_set("affwild2") == AU_NAMES
+    assert au_set("disfa8") == ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU25", "AU26")
+    assert len(au_set("bp4d")) == 12 and "AU14" in au_set("bp4d") and "AU17" in au_set("bp4d")
+    assert au_set(["au02", 14, "AU1"]) == ("AU2", "AU14", "AU1")
+    for bad, says in (("bp5d", "unknown AU set"), (["AU1", "AU01"], "distinct"), (["AUx"], "not an AU name")):
+        with pytest.raises(ValueError, match=says):
+            au_set(bad)
