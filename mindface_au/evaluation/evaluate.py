@@ -15,7 +15,7 @@ import numpy as np
 from ..fileio import atomic_write_text
 from .ensemble import weighted_mean
 from .metrics import all_positive_f1, best_thresholds, binary_f1
-from .report import plot_f1_bars, plot_sweep
+from ..plots import plot_f1_bars, plot_sweep
 from .smoothing import apply_postprocess, smooth_probs, sweep, write_sweep_csv
 
 RESULT_NAME = "eval_result.json"
