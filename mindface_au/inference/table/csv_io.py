@@ -73,9 +73,9 @@ def _fields_on_line(path: str, line_no: int) -> int:
     return 0
 
 
-def read_au_csv(path: str) -> pd.DataFrame:
-    """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns float with NaN for
-    empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
+def _read_cells(path: str) -> pd.DataFrame:
+    """Every cell of the CSV as text (NaN when empty), header stripped of the spaces OpenFace writes;
+    ValueError naming the file and line when a row does not fit the header."""
     try:
         with warnings.catch_warnings():  # a first row longer than the header only warns: make it an error
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -93,8 +93,13 @@ def read_au_csv(path: str) -> pd.DataFrame:
             raise ValueError(f"{path}:{match.group(2)}: expected {match.group(1)} columns, "
                              f"got {match.group(3)}") from None
         raise ValueError(f"{path}: {exc}") from None
-    columns = [str(c).strip() for c in raw.columns]
-    raw.columns = columns
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw
+
+
+def _layout_of(raw: pd.DataFrame, path: str) -> CsvLayout:
+    """The layout of the header; ValueError when it is no AU table or a row is short."""
+    columns = list(raw.columns)
     for fmt_meta in META_COLUMNS.values():
         missing = [c for c in fmt_meta if c not in columns]
         if not missing:
@@ -106,20 +111,28 @@ def read_au_csv(path: str) -> pd.DataFrame:
     if short.any():
         line = int(np.flatnonzero(short)[0]) + 2
         raise ValueError(f"{path}:{line}: expected {len(columns)} columns, got {_fields_on_line(path, line)}")
-    out = {}
-    for c in columns:
-        kind = layout.kind(c)
-        cells = raw[c]
-        if kind == "str":
-            out[c] = cells.astype(object).where(cells.notna(), "").map(lambda s: str(s).strip())
-            continue
-        values = pd.to_numeric(cells, errors="coerce")
-        bad = (values.isna() & cells.notna()).to_numpy()
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{path}:{k + 2}: column {c!r} holds {cells.iloc[k]!r}, not a number")
-        out[c] = values.astype(np.int64) if kind == "int" else values.astype(np.float64)
-    table = pd.DataFrame(out, columns=columns)
+    return layout
+
+
+def _typed_column(cells: pd.Series, kind: str, column: str, path: str) -> pd.Series:
+    """One column's text cells as the ``kind`` of :meth:`CsvLayout.kind` says (str, int or float)."""
+    if kind == "str":
+        return cells.astype(object).where(cells.notna(), "").map(lambda s: str(s).strip())
+    values = pd.to_numeric(cells, errors="coerce")
+    bad = (values.isna() & cells.notna()).to_numpy()
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{path}:{k + 2}: column {column!r} holds {cells.iloc[k]!r}, not a number")
+    return values.astype(np.int64) if kind == "int" else values.astype(np.float64)
+
+
+def read_au_csv(path: str) -> pd.DataFrame:
+    """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns float with NaN for
+    empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
+    raw = _read_cells(path)
+    layout = _layout_of(raw, path)
+    columns = list(raw.columns)
+    table = pd.DataFrame({c: _typed_column(raw[c], layout.kind(c), c, path) for c in columns}, columns=columns)
     ok = table["success"] == 1
     incomplete = ok & table[layout.p_columns + layout.c_columns].isna().any(axis=1)
     if incomplete.any():
