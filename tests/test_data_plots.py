@@ -1,4 +1,4 @@
-"""Plots of data/ (fold balance, AU montage) go through evaluation.report: object API, atomic, backend untouched."""
+"""Plots of data/ (fold balance, AU montage) go through mindface_au.plots: object API, atomic, backend untouched."""
 import glob
 import os
 
@@ -9,7 +9,7 @@ from matplotlib.image import imread
 from mindface_au.constants import AU_NAMES, NUM_AUS, RARE_AUS
 from mindface_au.data.face_renderer import SIZE, au_montage
 from mindface_au.data.synthetic import save_montage
-from mindface_au.evaluation.report import plot_folds
+from mindface_au.plots import plot_folds
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""The F1 table and the plots (written as real images)."""
+"""The F1 table (evaluation.report) and the evaluation plots of mindface_au.plots (written as real images)."""
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
 from mindface_au.constants import AU_NAMES
-from mindface_au.evaluation import (format_f1_table, plot_au_timeline, plot_curves, plot_f1_bars, plot_sweep,
-                                    sweep)
+from mindface_au.evaluation import binarize, format_f1_table, sweep
+from mindface_au.plots import plot_au_timeline, plot_curves, plot_f1_bars, plot_sweep
 
 PAPER_F1 = np.array([60.41, 54.94, 58.46, 64.03, 75.00, 75.61, 74.30, 34.41, 18.19, 19.26, 84.56, 41.52]) / 100
 
@@ -47,8 +47,36 @@ def test_plots_write_images(tmp_path):
     labels = (probs > 0.6).astype(int)
     vids = np.repeat(["a", "b"], 100)
     _image(plot_sweep(sweep(probs, labels, vids, ks=range(1, 4), progress=False), str(tmp_path / "sweep.png")))
-    _image(plot_au_timeline(probs, str(tmp_path / "timeline.png"), fps=30, title="video a", thresholds=0.5))
+    _image(plot_au_timeline(probs, str(tmp_path / "timeline.png"), fps=30, title="video a",
+                            decisions=binarize(probs, 0.5)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bars.png", "curves.png", "epochs_only.png", "sweep.png",
                                                          "timeline.png"]
     with pytest.raises(ValueError, match="shape"):
         plot_au_timeline(np.zeros((0, 12)), str(tmp_path / "empty.png"))
+    with pytest.raises(ValueError, match="shape of probs"):
+        plot_au_timeline(probs, str(tmp_path / "bad.png"), decisions=np.zeros((3, 12)))
+
+
+def test_positive_rates_and_ablation_plots(tmp_path):
+    from mindface_au.plots import plot_ablation, plot_positive_rates
+
+    _image(plot_positive_rates({"train": np.full(12, 0.2), "val": np.linspace(0, 1, 12)}, str(tmp_path / "rates.png")))
+    with pytest.raises(ValueError, match="same number of AUs"):
+        plot_positive_rates({"train": np.zeros(12), "val": np.zeros(5)}, str(tmp_path / "bad.png"))
+    rows = [{"row": name, "title": name, "seeds": [0, 1], "f1_at_0.5": 0.4, "f1_at_0.5_std": 0.01,
+             "f1_best_thresholds": 0.5, "f1_best_thresholds_std": 0.02, "all_positive_f1": 0.3,
+             "runs": [{"loss_per_epoch": [1.0, 0.5, 0.25]}] * 2} for name in ("1_baseline", "5_ff")]
+    _image(plot_ablation(rows, str(tmp_path / "ablation.png"), paper_rows={"1_baseline": 50.8, "5_ff": 55.3}))
+
+
+def test_importing_the_plots_loads_no_matplotlib():
+    import os
+    import subprocess
+    import sys
+
+    from testlib import ROOT
+
+    code = "import sys, mindface_au.plots; assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]

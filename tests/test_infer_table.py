@@ -9,7 +9,7 @@ import pytest
 from mindface_au.constants import AU_NAMES
 from mindface_au.inference.csv_writer import AUCsvWriter
 from mindface_au.inference.detector import trained_on_synthetic
-from mindface_au.inference.run import output_stems
+from mindface_au.inference.naming import output_stems
 from mindface_au.inference.sources import expand_inputs
 from mindface_au.inference.table import (CsvLayout, csv_columns, format_csv, make_table, plot_table_timeline,
                                          read_au_csv, smooth_table, write_au_csv)
@@ -166,15 +166,15 @@ def test_smoothing_skips_faceless_rows_and_keeps_them_empty():
 
 
 def test_timeline_time_axis_counts_skipped_frames(tmp_path, monkeypatch):
-    import mindface_au.evaluation as evaluation
+    import mindface_au.plots as plots
 
     seen = {}
 
-    def fake_plot(probs, path, fps=None, title="", thresholds=None):
+    def fake_plot(probs, path, fps=None, title="", decisions=None):
         seen.update(probs=probs, fps=fps)
         return path
 
-    monkeypatch.setattr(evaluation, "plot_au_timeline", fake_plot)
+    monkeypatch.setattr(plots, "plot_au_timeline", fake_plot)
     table, layout = _strided_table(frame_step=3, n=5)  # frames 1, 4, 7, 10, 13
     plot_table_timeline(table, layout, str(tmp_path / "t.png"), fps=30.0)
     assert seen["fps"] == 30.0 and seen["probs"].shape == (15, 12)  # frames 1 ... 15 at 30 fps: 0.5 s

@@ -13,8 +13,11 @@ AU01_p ... AU26_p. Frames without a face are kept with success=0. --smooth adds 
 processed video by video. Decisions use --threshold (0.5 unless told). Ctrl+C or SIGTERM
 finishes the batch in flight, writes and closes the CSV and the overlay, and exits with 130.
 """
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 from ..cli import add_threshold_arg, make_parser
 
@@ -60,27 +63,52 @@ def _where(result) -> str:
     return ", ".join(files)
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+@contextlib.contextmanager
+def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Yield a :class:`threading.Event` that the first Ctrl+C / SIGTERM sets (the run finishes the batch
+    in flight, writes and closes its outputs); a second one raises KeyboardInterrupt at once. Outside
+    the main thread, signals cannot be caught: the Event is returned but never set."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, _frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        # os.write, not print: a handler may run while tqdm is writing to stderr (no reentrant writes)
+        os.write(2, f"\n{signal.Signals(signum).name}: finishing the batch in flight, then writing and closing "
+                    f"the outputs (press Ctrl+C again to abort at once)\n".encode())
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield stop
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def _check_args(parser, args) -> tuple:
+    """Argument errors (through ``parser.error``); returns ``(prob_k, label_k)`` of ``--smooth``."""
+    from ..evaluation import parse_smooth_spec
+
     if not args.inputs and args.webcam is None:
         parser.error("give at least one input (or --webcam N)")
     if args.ckpt and args.model:
         parser.error("give --ckpt or --model, not both")
     if args.skip_frames < 0:
         parser.error("--skip-frames must be >= 0")
-
-    from ..evaluation import parse_smooth_spec
-    from ..inference.detector import AUDetector
-    from ..inference.run import output_stems, stop_on_signals
-    from ..inference.sources import expand_inputs
-
     try:
-        prob_k, label_k = parse_smooth_spec(args.smooth)
+        return parse_smooth_spec(args.smooth)
     except ValueError as exc:
         parser.error(str(exc))
-    specs = expand_inputs(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
-    stems = output_stems(specs)
+
+
+def _detector(args):
+    """The :class:`AUDetector` the arguments ask for, or None after printing why it cannot be built."""
+    from ..inference.detector import AUDetector
+
     try:
         detector = AUDetector(model=args.model or args.ckpt, config=args.config, overrides=args.overrides,
                               face_detector=None if args.aligned else args.detector, threshold=args.threshold,
@@ -90,46 +118,67 @@ def main(argv=None) -> int:
     except ImportError as exc:
         hint = "" if "pip install" in str(exc) else " (inference needs: pip install -e .[infer])"
         print(f"error: {exc}{hint}", file=sys.stderr)
-        return 2
+        return None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return None
     if detector.notice:
         print(f"notice: {detector.notice}", file=sys.stderr)
-    os.makedirs(args.out, exist_ok=True)
+    return detector
+
+
+def _run_inputs(args, detector, specs, smooth: tuple, stop: threading.Event) -> int:
+    """Every input in turn until ``stop`` is set; prints what each wrote; returns the exit status."""
+    from ..inference.naming import output_stems
+
+    stems = output_stems(specs)
     failed = 0
-    with stop_on_signals() as stop:
-        try:
-            for k, spec in enumerate(specs):
-                if stop.is_set():
-                    print(f"stopped before {len(specs) - k} input(s): {', '.join(specs[k:])}", file=sys.stderr)
-                    return EXIT_INTERRUPTED
-                opts = detector.options(args.out, skip_frames=args.skip_frames, prob_k=prob_k, label_k=label_k,
-                                        save_aligned=args.save_aligned, plot=args.plot, overlay=args.overlay,
-                                        fps=args.fps, stop=stop, detect_every=args.detect_every,
-                                        prefetch=args.prefetch)
-                result = detector.process(spec, opts, stem=stems[spec])
-                for w in result.warnings:
-                    print(f"warning: {w}", file=sys.stderr)
-                if result.error:
-                    failed += 1
-                    print(f"error: {result.error}", file=sys.stderr)
-                    continue
-                if result.interrupted:
-                    print(f"stopped: {spec}: the {result.frames} frames done are written and closed: {_where(result)}",
-                          file=sys.stderr)
-                    if k + 1 < len(specs):
-                        print(f"not started: {', '.join(specs[k + 1:])}", file=sys.stderr)
-                    return EXIT_INTERRUPTED
-                timing = ", ".join(f"{name} {v:.2f}s" for name, v in result.seconds.items())
-                print(f"{spec}: {result.frames} frames, {result.faces} faces -> {_where(result)} ({timing})")
-        except KeyboardInterrupt:  # a second Ctrl+C: what was written stays, files are closed
-            print("aborted: the rows written so far are in the CSVs", file=sys.stderr)
+    for k, spec in enumerate(specs):
+        if stop.is_set():
+            print(f"stopped before {len(specs) - k} input(s): {', '.join(specs[k:])}", file=sys.stderr)
             return EXIT_INTERRUPTED
-        if stop.is_set():  # the signal came after the last frame: everything is done, still say so
-            print("stopped: every input was finished", file=sys.stderr)
+        opts = detector.options(args.out, skip_frames=args.skip_frames, prob_k=smooth[0], label_k=smooth[1],
+                                save_aligned=args.save_aligned, plot=args.plot, overlay=args.overlay,
+                                fps=args.fps, stop=stop, detect_every=args.detect_every, prefetch=args.prefetch)
+        result = detector.process(spec, opts, stem=stems[spec])
+        for w in result.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        if result.error:
+            failed += 1
+            print(f"error: {result.error}", file=sys.stderr)
+            continue
+        if result.interrupted:
+            print(f"stopped: {spec}: the {result.frames} frames done are written and closed: {_where(result)}",
+                  file=sys.stderr)
+            if k + 1 < len(specs):
+                print(f"not started: {', '.join(specs[k + 1:])}", file=sys.stderr)
             return EXIT_INTERRUPTED
+        timing = ", ".join(f"{name} {v:.2f}s" for name, v in result.seconds.items())
+        print(f"{spec}: {result.frames} frames, {result.faces} faces -> {_where(result)} ({timing})")
+    if stop.is_set():  # the signal came after the last frame: everything is done, still say so
+        print("stopped: every input was finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if failed:
         print(f"{failed} of {len(specs)} inputs failed", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    smooth = _check_args(parser, args)
+
+    from ..inference.sources import expand_inputs
+
+    specs = expand_inputs(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
+    detector = _detector(args)
+    if detector is None:
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    with stop_on_signals() as stop:
+        try:
+            return _run_inputs(args, detector, specs, smooth, stop)
+        except KeyboardInterrupt:  # a second Ctrl+C: what was written stays, files are closed
+            print("aborted: the rows written so far are in the CSVs", file=sys.stderr)
+            return EXIT_INTERRUPTED

@@ -1,7 +1,7 @@
 """Checking an Aff-Wild2 / ABAW AU dataset before training on it: per split the videos, annotation rows,
 rows dropped as not annotated (-1), missing and unreadable images, usable frames and the positive rate
 of each AU. ``mindface-au check-dataset`` prints :func:`format_check` of :func:`check_dataset`; the
-chart is :func:`mindface_au.evaluation.report.plot_positive_rates`.
+chart is :func:`mindface_au.plots.plot_positive_rates`.
 """
 from __future__ import annotations
 
@@ -85,8 +85,8 @@ def format_check(result: dict) -> str:
 
 
 def plot_check(results: Sequence[dict], path: str) -> str:
-    """Bar chart of each split's per-AU positive rates (:func:`~mindface_au.evaluation.report.plot_positive_rates`)."""
-    from ..evaluation.report import plot_positive_rates
+    """Bar chart of each split's per-AU positive rates (:func:`~mindface_au.plots.plot_positive_rates`)."""
+    from ..plots import plot_positive_rates
 
     rates = {f"{r['split']} ({r['usable_frames']} frames)": [r["positive_rate"][a] for a in AU_NAMES] for r in results}
     return plot_positive_rates(rates, path, title="AU positive rate per split")

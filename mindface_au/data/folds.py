@@ -18,7 +18,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from ..constants import AU_NAMES, RARE_AUS
-from ..evaluation.report import plot_folds
+from ..plots import plot_folds
 from ..fileio import atomic_write_text
 from .index import FrameIndex
 from .listfile import write_list_file

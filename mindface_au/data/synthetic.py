@@ -289,7 +289,7 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
 
 
 def save_montage(path: str, n_identities: int = 4, seed: int = 0, scale: int = 2) -> str:
-    """Save :func:`~.face_renderer.au_montage` as a PNG with column titles (:mod:`mindface_au.evaluation.report`)."""
-    from ..evaluation.report import plot_image_grid
+    """Save :func:`~.face_renderer.au_montage` as a PNG with column titles (:mod:`mindface_au.plots`)."""
+    from ..plots import plot_image_grid
 
     return plot_image_grid(au_montage(n_identities, seed), path, ["neutral", *AU_NAMES], SIZE, scale)

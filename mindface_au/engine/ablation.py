@@ -23,7 +23,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..fileio import atomic_savefig, atomic_write_text, read_jsonl
+from ..fileio import atomic_write_text, read_jsonl
+from ..plots import plot_ablation
 
 # The paper's official-validation mean F1 (%) of the same rows (reported, Aff-Wild2, IResNet100).
 PAPER_ROWS = {"1_baseline": 50.82, "2_circle": 51.78, "3_arl": 53.56, "4_lrp": 54.19, "5_ff": 55.25}
@@ -134,47 +135,9 @@ def ablation_table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper Table 3 rows)") -> str:
-    """Left: mean ± std of F1 at 0.5 and at the best thresholds per row; right: the training loss
-    per epoch of every run (one colour per row), to see which rows still learn. Returns ``path``."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 3.8), dpi=100, layout="constrained")
-    ax, ax_loss = fig.subplots(1, 2, width_ratios=[3, 2])
-    x = np.arange(len(rows))
-    for offset, key, label, colour in ((-0.2, "f1_at_0.5", "F1 @0.5 (last epoch)", "tab:blue"),
-                                       (0.2, "f1_best_thresholds", "F1 @best thresholds", "tab:green")):
-        means = [100 * r[key] for r in rows]
-        stds = [100 * r[key + "_std"] for r in rows]
-        bars = ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, color=colour, label=label)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7)
-    paper = [PAPER_ROWS.get(r["row"]) for r in rows]
-    if rows and all(p is not None for p in paper):
-        ax.plot(x, paper, "o-", color="tab:orange", label="paper, Aff-Wild2 (reported)")
-    if rows and np.isfinite(rows[0]["all_positive_f1"]):
-        ax.axhline(100 * rows[0]["all_positive_f1"], ls="--", color="grey", label="all-positive")
-    ax.set_xticks(x, [f"{r['title']}\n(n={len(r['seeds'])})" for r in rows], fontsize=7)
-    ax.set_ylabel("validation mean F1 (%)")
-    ax.set_ylim(0, 105)
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
-    colours = [f"C{i}" for i in range(10)]
-    for i, r in enumerate(rows):
-        for j, run in enumerate(r["runs"]):
-            losses = [v for v in run["loss_per_epoch"]]
-            ax_loss.plot(np.arange(1, len(losses) + 1), losses, color=colours[i % 10], alpha=0.8,
-                         label=r["title"] if j == 0 else None)
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("training loss (epoch mean)")
-    ax_loss.set_yscale("log")
-    ax_loss.set_title("training loss per run")
-    ax_loss.legend(fontsize=7)
-    return atomic_savefig(fig, path)
-
-
 def write_ablation(rows: Sequence[dict], out_md: str) -> None:
     """``out_md`` (table), ``.json`` (all numbers, per run) and ``.png`` (plot) side by side."""
     stem = os.path.splitext(out_md)[0]
     atomic_write_text(out_md, ablation_table(rows) + "\n")
     atomic_write_text(stem + ".json", json.dumps(list(rows), indent=2))
-    plot_ablation(rows, stem + ".png")
+    plot_ablation(rows, stem + ".png", paper_rows=PAPER_ROWS)

@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from mindspore.train import Callback
 
-from ..evaluation import format_f1_table, plot_curves, plot_f1_bars, score
+from ..evaluation import format_f1_table, score
+from ..plots import plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text, read_jsonl
 from .evaluator import predict_probs
 from .optim import lr_schedule

@@ -10,9 +10,7 @@ from .evaluate import evaluate_predictions
 from .metrics import all_positive_f1, best_thresholds, binarize, binary_f1, f1_over_grid, f1_per_au, mean_f1
 from .predictions import load_predictions, save_predictions
 from .scoring import AUScore, score
-from .report import (format_f1_table, plot_au_timeline, plot_curves, plot_f1_bars, plot_folds, plot_image_grid,
-                     plot_positive_rates,
-                     plot_sweep)
+from .report import format_f1_table
 from .smoothing import (PAPER_LABEL_K, PAPER_PROB_K, apply_postprocess, best_sweep_row, parse_smooth_spec, read_sweep_csv,
                         smooth_labels, smooth_probs, sweep, video_codes, write_sweep_csv)
 from .submission import (ABAW6_HEADER, abaw6_rows, fill_missing_frames, image_location, order_by_template,
@@ -28,8 +26,7 @@ __all__ = [
     "f1_per_au", "mean_f1",
     "load_predictions", "save_predictions",
     "AUScore", "score",
-    "format_f1_table", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_folds", "plot_image_grid",
-    "plot_positive_rates", "plot_sweep",
+    "format_f1_table",
     "PAPER_LABEL_K", "PAPER_PROB_K", "apply_postprocess", "best_sweep_row", "parse_smooth_spec", "read_sweep_csv", "smooth_labels",
     "smooth_probs", "sweep", "video_codes", "write_sweep_csv",
     "ABAW6_HEADER", "abaw6_rows", "fill_missing_frames", "image_location", "order_by_template", "parse_image_location",

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from ..fileio import atomic_write_text
-from .report import plot_f1_bars, plot_sweep
+from ..plots import plot_f1_bars, plot_sweep
 from .scoring import score
 from .smoothing import apply_postprocess, smooth_probs, sweep, write_sweep_csv
 

@@ -1,0 +1,47 @@
+"""The timeline of an AU table: the first face's probabilities on the source's frame grid, drawn
+by :func:`mindface_au.plots.plot_au_timeline`."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+import pandas as pd
+
+from ... import plots
+from ...evaluation import binarize
+from .columns import CsvLayout
+
+
+def timeline_probs(table: pd.DataFrame, layout: CsvLayout) -> Tuple[np.ndarray, int]:
+    """The first face track's probabilities on the source's frame grid: ``(probs, face_id)``.
+
+    ``probs`` is (T, C), T = the last frame (frames count from 1), C = ``len(layout.au_names)``:
+    the rows are placed at their frame numbers, however many frames were skipped, and each holds
+    until the next processed frame; frames without a face are NaN. ``table`` must have rows.
+    """
+    ok = table["success"] == 1
+    face = int(table.loc[ok, "face_id"].min()) if ok.any() else 0
+    track = table[table["face_id"] == face]
+    probs = track.set_index("frame")[layout.p_columns]
+    probs = probs[~probs.index.duplicated(keep="first")].sort_index()
+    frames = np.unique(table["frame"].to_numpy())
+    step = int(np.diff(frames).min()) if len(frames) > 1 else 1
+    probs = probs.reindex(pd.RangeIndex(1, int(probs.index.max()) + step))
+    if step > 1:
+        probs = probs.ffill(limit=step - 1)
+    return probs.to_numpy(np.float64), face
+
+
+def plot_table_timeline(table: pd.DataFrame, layout: CsvLayout, png_path: str, fps: Optional[float] = None,
+                        title: str = "AU probabilities", thresholds=None) -> Optional[str]:
+    """Heat map of the AU probabilities of the first face track over time (:func:`timeline_probs`),
+    with the decisions at ``thresholds`` (scalar or (C,)) below it when given.
+
+    The x axis is the source's frames (seconds when ``fps``). Returns ``png_path``, or None when
+    the table has no rows.
+    """
+    if not len(table):
+        return None
+    probs, face = timeline_probs(table, layout)
+    decisions = None if thresholds is None else binarize(probs, thresholds)
+    return plots.plot_au_timeline(probs, png_path, fps=fps, title=f"{title} (face {face})", decisions=decisions)

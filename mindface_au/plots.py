@@ -1,0 +1,303 @@
+"""Every matplotlib figure of the package: F1 bars, training curves, smoothing sweep, AU timeline,
+positive rates, fold balance, image grids and the ablation study.
+
+Each function takes plain numbers (numpy arrays, lists, dicts) and an output path and returns the
+path. Figures use matplotlib's object API (``matplotlib.figure.Figure``: no pyplot state, the
+backend is never switched, no display needed) and are written atomically through
+:func:`mindface_au.fileio.atomic_savefig`; the file type follows the extension (.png, .pdf, .svg).
+matplotlib is imported inside the functions, so ``import mindface_au`` stays light.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable, Iterator, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .constants import AU_NAMES
+from .fileio import atomic_savefig
+
+
+def au_labels(n: int) -> List[str]:
+    """Axis labels of ``n`` AUs: the Aff-Wild2 names when ``n`` matches them, else ``AU_0 ...``."""
+    return list(AU_NAMES) if n == len(AU_NAMES) else [f"AU_{j}" for j in range(n)]
+
+
+@contextlib.contextmanager
+def saved_figure(path: str, width: float, height: float) -> Iterator:
+    """Yield a new constrained-layout ``Figure`` of ``width`` x ``height`` inches (100 dpi); once the
+    block ends without an error it is written atomically to ``path``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    yield fig
+    atomic_savefig(fig, path)
+
+
+def _finish(ax, title: Optional[str] = None, xlabel: Optional[str] = None, ylabel: Optional[str] = None,
+            legend: Optional[dict] = None, grid: bool = False) -> None:
+    """Title, axis labels, a legend (``legend``: its keyword arguments; only when something is
+    labelled) and a light grid on ``ax``."""
+    if title is not None:
+        ax.set_title(title)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if legend is not None and ax.get_legend_handles_labels()[0]:
+        ax.legend(**legend)
+    if grid:
+        ax.grid(alpha=0.3)
+
+
+def _grouped_bars(ax, groups: Mapping[str, Sequence[float]], width: float = 0.8) -> np.ndarray:
+    """Side-by-side bars, one member per entry of ``groups`` ({label: (n,) heights}); returns the x
+    positions of the n group centres."""
+    n = len(next(iter(groups.values())))
+    x = np.arange(n)
+    bar = width / len(groups)
+    for i, (label, values) in enumerate(groups.items()):
+        ax.bar(x + (i + 0.5) * bar - width / 2, values, bar, label=label)
+    return x
+
+
+# --------------------------------------------------------------------------- evaluation
+def plot_f1_bars(per_au_f1, path: str, title: str = "F1 per AU", reference=None,
+                 reference_label: str = "reference") -> str:
+    """Bar chart of per-AU F1 (x100) with the mean as a dashed line.
+
+    Args:
+        per_au_f1: (C,) F1 per AU in [0, 1].
+        path: output image.
+        reference: optional (C,) values drawn as dots (e.g. the all-positive baseline or the paper's).
+    """
+    f1 = 100 * np.asarray(per_au_f1, dtype=np.float64).reshape(-1)
+    ref = None if reference is None else 100 * np.asarray(reference, dtype=np.float64).reshape(-1)
+    if ref is not None and ref.size != f1.size:
+        raise ValueError(f"reference has {ref.size} values, expected {f1.size}")
+    with saved_figure(path, 8, 3.6) as fig:
+        ax = fig.subplots()
+        x = np.arange(f1.size)
+        ax.bar_label(ax.bar(x, f1, color="tab:blue", label="F1"), fmt="%.1f", fontsize=7)
+        ax.axhline(f1.mean(), ls="--", color="tab:red", label=f"mean {f1.mean():.2f}")
+        if ref is not None:
+            ax.plot(x, ref, "o", color="tab:orange", label=f"{reference_label} (mean {ref.mean():.2f})")
+        ax.set_xticks(x, au_labels(f1.size))
+        ax.set_ylim(0, 105)
+        _finish(ax, title, ylabel="F1 (%)", legend={"fontsize": 8, "loc": "upper left"})
+    return path
+
+
+def _step_axis(records: List[dict]) -> np.ndarray:
+    """x values of step records: 'global_step' if given, else 'step' if it never decreases, else the record index."""
+    if records and all("global_step" in r for r in records):
+        return np.array([r["global_step"] for r in records], dtype=np.float64)
+    steps = [r.get("step") for r in records]
+    if steps and all(s is not None for s in steps) and np.all(np.diff(np.asarray(steps, dtype=np.float64)) >= 0):
+        return np.asarray(steps, dtype=np.float64)
+    return np.arange(len(records), dtype=np.float64)
+
+
+def _plot_step_values(ax_loss, ax_lr, steps: List[dict], epochs: List[dict]) -> None:
+    """Loss and learning rate per step (the epoch loss instead when there are no step records)."""
+    x = _step_axis(steps)
+    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_lr, "lr", "learning rate")):
+        pts = [(xi, r[key]) for xi, r in zip(x, steps) if r.get(key) is not None]
+        if pts:
+            ax.plot(*zip(*pts), lw=1, label=f"{key} (step)")
+        _finish(ax, label, xlabel="step")
+    ep_loss = [(r["epoch"], r["loss"]) for r in epochs if r.get("loss") is not None and "epoch" in r]
+    if ep_loss and not steps:
+        ax_loss.plot(*zip(*ep_loss), "o-", label="loss (epoch)")
+        ax_loss.set_xlabel("epoch")
+    if any(r.get("lr") is not None for r in steps):
+        ax_lr.set_yscale("log")
+
+
+def _plot_epoch_f1(ax, epochs: List[dict]) -> None:
+    """Every F1 key of the epoch records (x100) against the epoch."""
+    keys = sorted({k for r in epochs for k, v in r.items() if "f1" in k and isinstance(v, (int, float))})
+    for key in keys:
+        pts = [(r["epoch"], 100 * r[key]) for r in epochs if isinstance(r.get(key), (int, float)) and "epoch" in r]
+        if pts:
+            ax.plot(*zip(*pts), "o-", label=key)
+    _finish(ax, "validation F1", xlabel="epoch", ylabel="F1 (%)")
+
+
+def plot_curves(log_records: Iterable[dict], path: str, title: str = "training") -> str:
+    """Loss, learning rate and F1 curves from ``log.jsonl`` records; returns ``path``.
+
+    Records with ``type == 'step'`` give loss and lr against the step (``global_step`` if present,
+    else ``step`` when it never decreases, else the record order); records with
+    ``type == 'epoch'`` give every F1 key they hold (``mean_f1``, ``best_mean_f1``, ...) and an
+    epoch ``loss`` if present, against ``epoch``. Missing keys are skipped, so partial logs plot.
+    """
+    records = [r for r in log_records if isinstance(r, dict)]
+    steps = [r for r in records if r.get("type") == "step"]
+    epochs = [r for r in records if r.get("type") == "epoch"]
+    with saved_figure(path, 12, 3.6) as fig:
+        ax_loss, ax_lr, ax_f1 = fig.subplots(1, 3)
+        _plot_step_values(ax_loss, ax_lr, steps, epochs)
+        _plot_epoch_f1(ax_f1, epochs)
+        for ax in (ax_loss, ax_lr, ax_f1):
+            _finish(ax, legend={"fontsize": 8}, grid=True)
+        fig.suptitle(title)
+    return path
+
+
+def plot_sweep(rows: Sequence[dict], path: str, title: str = "temporal smoothing") -> str:
+    """Mean F1 (x100) against window k for each method of :func:`mindface_au.evaluation.smoothing.sweep`
+    (rows with ``method``, ``prob_k``, ``label_k``, ``mean_f1``); returns ``path``."""
+    with saved_figure(path, 6.5, 4) as fig:
+        ax = fig.subplots()
+        base = [r for r in rows if r["method"] == "none"]
+        if base:
+            ax.axhline(100 * base[0]["mean_f1"], ls="--", color="grey", label="no smoothing")
+        for method, kkey in (("prob", "prob_k"), ("label", "label_k"), ("prob+label", "label_k")):
+            members = [r for r in rows if r["method"] == method]
+            if members:
+                label = f"prob (k={members[0]['prob_k']}) + label" if method == "prob+label" else method
+                ax.plot(*zip(*sorted((r[kkey], 100 * r["mean_f1"]) for r in members)), "o-", label=label)
+        _finish(ax, title, "window half-width k (frames t-k ... t+k)", "mean F1 (%)", legend={"fontsize": 8},
+                grid=True)
+    return path
+
+
+def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str = "AU probabilities",
+                     decisions=None) -> str:
+    """Heat map of one video's per-frame AU probabilities, AUs as rows, time as columns.
+
+    Args:
+        probs: (T, C) probabilities of consecutive frames (NaN: no face, drawn blank).
+        path: output image.
+        fps: frames per second; the x axis is in seconds when given, frames otherwise.
+        title: figure title.
+        decisions: optional (T, C) 0/1 decisions (e.g. :func:`mindface_au.evaluation.binarize`),
+            drawn below the map as a 0/1 strip per AU.
+
+    Returns:
+        ``path``.
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] == 0:
+        raise ValueError(f"probs must be (T, n_aus) with T >= 1, got shape {p.shape}")
+    if decisions is not None and np.shape(decisions) != p.shape:
+        raise ValueError(f"decisions must have the shape of probs {p.shape}, got {np.shape(decisions)}")
+    t, c = p.shape
+    names = au_labels(c)
+    extent = (0, t / fps if fps else t, c - 0.5, -0.5)
+    rows = 1 if decisions is None else 2
+    with saved_figure(path, 10, 1.2 + 0.28 * c * rows) as fig:
+        axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+        im = axes[0].imshow(p.T, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest",
+                            extent=extent)
+        axes[0].set_yticks(np.arange(c), names, fontsize=7)
+        axes[0].set_title(title)
+        fig.colorbar(im, ax=list(axes), label="probability", fraction=0.03)
+        if decisions is not None:
+            axes[1].imshow(np.asarray(decisions, np.float64).T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                           interpolation="nearest", extent=extent)
+            axes[1].set_yticks(np.arange(c), names, fontsize=7)
+            axes[1].set_title("predicted: black = 1 (prob >= threshold)", fontsize=9)
+        axes[-1].set_xlabel("time (s)" if fps else "frame")
+    return path
+
+
+# --------------------------------------------------------------------------- data sets
+def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: str = "AU positive rate") -> str:
+    """Grouped bars of per-AU positive rates (x100), one group member per entry of ``rates``
+    ({label, e.g. a split: (C,) rates in [0, 1]}); returns ``path``."""
+    groups = {label: 100 * np.asarray(v, dtype=np.float64).reshape(-1) for label, v in rates.items()}
+    if not groups:
+        raise ValueError("no positive rates to plot")
+    sizes = {v.size for v in groups.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"every entry needs the same number of AUs, got sizes {sorted(sizes)}")
+    with saved_figure(path, 10, 3.5) as fig:
+        ax = fig.subplots()
+        x = _grouped_bars(ax, groups)
+        ax.set_xticks(x, au_labels(sizes.pop()))
+        _finish(ax, title, ylabel="positive rate (%)", legend={"fontsize": 8})
+    return path
+
+
+def plot_folds(summary: dict, path: str) -> str:
+    """k-fold split check: bars of each fold's share of the frames and of every AU's positives.
+
+    ``summary``: :func:`mindface_au.data.folds.write_folds`'s dict (``folds`` -> name ->
+    ``frames``, ``positives`` {AU: count}, ``videos``; ``rare_aus``). A dashed line marks 1/k.
+    """
+    folds = summary["folds"]
+    names = list(folds)
+    aus = list(next(iter(folds.values()))["positives"]) if folds else []
+    values = np.array([[folds[n]["frames"]] + [folds[n]["positives"][a] for a in aus] for n in names], float)
+    share = values / np.maximum(values.sum(0), 1)
+    with saved_figure(path, 11, 4) as fig:
+        ax = fig.subplots()
+        x = _grouped_bars(ax, {f"{n} ({len(folds[n]['videos'])} videos)": share[i] for i, n in enumerate(names)})
+        ax.axhline(1 / len(names), color="k", lw=0.8, ls="--")
+        ax.set_xticks(x)
+        ax.set_xticklabels(["frames"] + [a + ("*" if a in summary["rare_aus"] else "") for a in aus])
+        _finish(ax, "k-fold split by video (* rare AU)", ylabel="share of frames / positives",
+                legend={"fontsize": 8})
+    return path
+
+
+def plot_image_grid(grid, path: str, column_labels: Sequence[str], cell: int, scale: int = 2) -> str:
+    """An (H, W, 3) uint8 image grid of ``cell``-pixel columns, with a label over each column."""
+    grid = np.asarray(grid)
+    with saved_figure(path, grid.shape[1] * scale / 100, grid.shape[0] * scale / 100 + 0.4) as fig:
+        ax = fig.subplots()
+        ax.imshow(grid, interpolation="nearest")
+        ax.set_xticks([cell * (k + 0.5) for k in range(len(column_labels))])
+        ax.set_xticklabels(list(column_labels))
+        ax.xaxis.tick_top()
+        ax.set_yticks([])
+    return path
+
+
+# --------------------------------------------------------------------------- ablation
+def _ablation_bars(ax, rows: Sequence[dict], title: str, paper_rows: Mapping[str, float]) -> None:
+    """Mean ± std of F1 at 0.5 and at the best thresholds per row, the paper's values as dots."""
+    x = np.arange(len(rows))
+    for offset, key, label, colour in ((-0.2, "f1_at_0.5", "F1 @0.5 (last epoch)", "tab:blue"),
+                                       (0.2, "f1_best_thresholds", "F1 @best thresholds", "tab:green")):
+        means = [100 * r[key] for r in rows]
+        stds = [100 * r[key + "_std"] for r in rows]
+        bars = ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, color=colour, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    paper = [paper_rows.get(r["row"]) for r in rows]
+    if rows and all(p is not None for p in paper):
+        ax.plot(x, paper, "o-", color="tab:orange", label="paper, Aff-Wild2 (reported)")
+    if rows and np.isfinite(rows[0]["all_positive_f1"]):
+        ax.axhline(100 * rows[0]["all_positive_f1"], ls="--", color="grey", label="all-positive")
+    ax.set_xticks(x, [f"{r['title']}\n(n={len(r['seeds'])})" for r in rows], fontsize=7)
+    ax.set_ylim(0, 105)
+    _finish(ax, title, ylabel="validation mean F1 (%)", legend={"fontsize": 7, "loc": "lower right"})
+
+
+def _ablation_losses(ax, rows: Sequence[dict]) -> None:
+    """The training loss per epoch of every run, one colour per row."""
+    for i, r in enumerate(rows):
+        for j, run in enumerate(r["runs"]):
+            losses = list(run["loss_per_epoch"])
+            ax.plot(np.arange(1, len(losses) + 1), losses, color=f"C{i % 10}", alpha=0.8,
+                    label=r["title"] if j == 0 else None)
+    ax.set_yscale("log")
+    _finish(ax, "training loss per run", "epoch", "training loss (epoch mean)", legend={"fontsize": 7})
+
+
+def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper Table 3 rows)",
+                  paper_rows: Optional[Mapping[str, float]] = None) -> str:
+    """Left: mean ± std of F1 at 0.5 and at the best thresholds per row (``paper_rows``: {row: F1 %},
+    drawn when every row has one); right: the training loss per epoch of every run, to see which
+    rows still learn. ``rows``: :func:`mindface_au.engine.ablation.row_summary`'s dicts."""
+    with saved_figure(path, 11, 3.8) as fig:
+        ax, ax_loss = fig.subplots(1, 2, width_ratios=[3, 2])
+        _ablation_bars(ax, rows, title, paper_rows or {})
+        _ablation_losses(ax_loss, rows)
+    return path
+
+
+__all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_folds",
+           "plot_image_grid", "plot_positive_rates", "plot_sweep", "saved_figure"]
