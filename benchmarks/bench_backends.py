@@ -105,7 +105,8 @@ def main():
 
     from mindface_au.export import export_model
     from mindface_au.inference.backends import CellBackend, cpu_flags, open_backend
-    from mindface_au.models import WithSigmoid, build_model
+    from mindface_au.factory import build_model
+    from mindface_au.models import WithSigmoid
 
     warnings.simplefilter("ignore")
     ms.set_context(mode=ms.GRAPH_MODE)

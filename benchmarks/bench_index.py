@@ -74,7 +74,7 @@ def main():
     p.add_argument("--workdir", default=None, help="where to write the annotation files (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the files")
     args = p.parse_args()
-    from mindface_au.data.sampler import ResampleSampler  # imports MindSpore: before the measurements
+    from mindface_au.pipeline.sampler import ResampleSampler  # imports MindSpore: before the measurements
 
     work = args.workdir or tempfile.mkdtemp(prefix="bench_index_")
     os.makedirs(work, exist_ok=True)

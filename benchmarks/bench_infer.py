@@ -58,7 +58,7 @@ def main():
     args = parser.parse_args()
     cfg = load_args_config(args)
     setup_from_config(cfg)
-    from mindface_au.weights import restore_model
+    from mindface_au.factory import restore_model
     from mindface_au.export import export_model
     from mindface_au.inference import AUPredictor
     from mindface_au.inference.face import create_detector

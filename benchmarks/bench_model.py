@@ -31,7 +31,8 @@ def main():
     from mindface_au.engine.optim import build_optimizer
     from mindface_au.engine.trainer import amp_settings
     from mindface_au.losses import build_loss
-    from mindface_au.models import WithSigmoid, build_model
+    from mindface_au.factory import build_model
+    from mindface_au.models import WithSigmoid
     from mindface_au.models.iresnet import count_params
 
     net = build_model(cfg)

@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mindface_au  # noqa: E402,F401
 from mindface_au.config import load_config  # noqa: E402
-from mindface_au.data import build_eval_dataset, build_train_dataset, make_synthetic_affwild2  # noqa: E402
+from mindface_au.data import make_synthetic_affwild2  # noqa: E402
+from mindface_au.pipeline import build_eval_dataset, build_train_dataset  # noqa: E402
 
 
 def throughput(dataset, max_batches):

@@ -126,9 +126,9 @@ def ms_stage(args, names):
     import mindface_au  # noqa: F401  (sets the oneDNN ISA before MindSpore runs)
     import mindspore as ms
 
-    from mindface_au.convert import convert_file, read_state_dict
+    from mindface_au.convert import read_state_dict
+    from mindface_au.factory import convert_file, create_model
     from mindface_au.weights import load_backbone_init
-    from mindface_au.models import create_model
     from mindface_au.models.au_net import WithSigmoid
 
     ms.set_device("CPU")
@@ -145,7 +145,7 @@ def ms_stage(args, names):
                                         arch=args.arch, backend="builtin",
                                         overrides=[f"model.fusion.num_layers={args.encoder_layers}"])
     result["authors_conversion"] = report.counts()
-    from mindface_au.models import build_model
+    from mindface_au.factory import build_model
 
     net = build_model(meta["config"])
     from mindface_au.weights import load_into

@@ -208,10 +208,10 @@ def ms_stage(args) -> dict:
 
     from mindface_au.weights import load_into
     from mindface_au.config import load_config
-    from mindface_au.convert import convert_file, to_torch_state_dict
+    from mindface_au.convert import to_torch_state_dict
+    from mindface_au.factory import build_model, convert_file
     from mindface_au.engine.optim import build_optimizer
     from mindface_au.losses import bce_with_logits, build_loss, circle_loss
-    from mindface_au.models import build_model
 
     ms.set_device("CPU")
     ms.set_context(mode=ms.PYNATIVE_MODE)

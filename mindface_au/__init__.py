@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 #: public name -> module that defines it (imported on first access)
 _LAZY = {
     "ConfigError": "config", "load_config": "config",
-    "build_model": "models", "create_model": "models", "list_models": "models", "register_model": "models",
-    "model_defaults": "models",
+    "build_model": "factory", "create_model": "factory",
+    "list_models": "models", "register_model": "models", "model_defaults": "presets",
     "AUPredictor": "inference.predictor",
     "AUDetector": "inference.detector",
 }

@@ -55,14 +55,3 @@ def _jsonable(obj: Any):
         return obj.tolist()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-
-#: Moved to :mod:`mindface_au.weights` (model building and weight loading are not file I/O).
-_MOVED = ("CheckpointMismatch", "load_into", "restore_model", "config_from_checkpoint")
-
-
-def __getattr__(name):  # old import paths keep working
-    if name in _MOVED:
-        from . import weights
-
-        return getattr(weights, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,67 +89,14 @@ def run_main(main: Callable[[], int]) -> None:
 
 THRESHOLD_HELP = ("decision thresholds: 0.5 (the default everywhere: the ABAW metric), any number, 'ckpt' for the "
                   "per-AU thresholds saved with the (first) checkpoint or export, or FILE: a JSON list of one value "
-                  "per AU, a mapping AU name -> value, or a summary.json / eval_result.json holding 'thresholds'")
+                  "per AU, a mapping AU name -> value, or a summary.json / eval_result.json / export sidecar holding "
+                  "'thresholds'")
 
 
 def add_threshold_arg(parser) -> None:
     """``--threshold 0.5|NUMBER|ckpt|FILE`` (``--thresholds`` is the same option), default 0.5."""
     parser.add_argument("--threshold", "--thresholds", dest="threshold", default="0.5", metavar="0.5|ckpt|FILE",
                         help=THRESHOLD_HELP)
-
-
-def resolve_threshold(spec: str, saved=None, au_names=None, saved_source: str = "the checkpoint"):
-    """The decision thresholds that ``--threshold spec`` names: a float, or an (n,) float32 array.
-
-    Args:
-        spec: '0.5' or any number in [0, 1]; 'ckpt' (``saved``, the per-AU thresholds stored with the
-            model; an error when there are none); or a JSON file (see :data:`THRESHOLD_HELP`).
-        saved: the model's stored per-AU thresholds (sequence of n floats) or None.
-        au_names: the AU names of the model (default: the 12 Aff-Wild2 AUs), for FILE mappings and checks.
-    """
-    import json
-
-    import numpy as np
-
-    from .constants import AU_NAMES
-
-    au_names = list(au_names or AU_NAMES)
-    spec = str(spec)
-    if spec == "ckpt":
-        if saved is None:
-            raise ValueError(f"--threshold ckpt: {saved_source} holds no per-AU thresholds; use 0.5 or a FILE")
-        values = np.asarray(saved, np.float32)
-        where = saved_source
-    else:
-        try:
-            value = float(spec)
-        except ValueError:
-            value = None
-        if value is not None:
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"--threshold {spec}: must be in [0, 1]")
-            return value
-        if not os.path.isfile(spec):
-            raise FileNotFoundError(f"--threshold {spec}: not a number, 'ckpt' or an existing JSON file")
-        with open(spec, encoding="utf-8") as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{spec}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
-        if isinstance(data, dict) and "thresholds" in data:
-            data = data["thresholds"]
-        if isinstance(data, dict):
-            missing = [au for au in au_names if au not in data]
-            if missing:
-                raise ValueError(f"{spec}: no threshold for {missing}")
-            data = [data[au] for au in au_names]
-        values = np.asarray(data, np.float32)
-        where = spec
-    if values.shape != (len(au_names),):
-        raise ValueError(f"{where}: expected {len(au_names)} thresholds, got shape {values.shape}")
-    if not np.all((values >= 0) & (values <= 1)):
-        raise ValueError(f"{where}: thresholds must lie in [0, 1]")
-    return values
 
 
 def add_model_args(parser) -> None:
@@ -167,8 +114,12 @@ def model_args(args) -> tuple:
     return ckpts, weights
 
 
-def thresholds_arg(args, ckpts):
-    """``--threshold`` of a checkpoint-scoring tool: a float or the (n,) per-AU thresholds."""
+def thresholds_arg(args, ckpts, n_aus: int):
+    """``--threshold`` of a checkpoint-scoring tool: the (n_aus,) per-AU decision thresholds
+    (:func:`mindface_au.evaluation.resolve_thresholds`; 'ckpt' reads the first checkpoint's)."""
+    from .constants import AU_NAMES
+    from .evaluation.thresholds import resolve_thresholds
+
     saved = None
     if args.threshold == "ckpt":
         if not ckpts:
@@ -176,4 +127,5 @@ def thresholds_arg(args, ckpts):
         from .checkpoint import load_checkpoint_meta
 
         saved = load_checkpoint_meta(ckpts[0]).get("thresholds")
-    return resolve_threshold(args.threshold, saved, saved_source=ckpts[0] if ckpts else "the checkpoint")
+    return resolve_thresholds(args.threshold, saved, AU_NAMES[:n_aus],
+                              saved_source=ckpts[0] if ckpts else "the checkpoint")

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional, Sequence
 import yaml
 
 from .constants import AU_NAMES, RARE_AUS
+from .presets import model_defaults, preset_names
 
 
 class ConfigError(ValueError):
@@ -278,8 +279,8 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
     """Defaults <- ``initial`` (e.g. a checkpoint's saved config) <- recipe (and its bases) <- ``--set``.
 
     Every layer is validated; errors name the key and where it came from. ``model.name`` must
-    be a registered network; the keys it decides (its backbone, fusion, input size,
-    normalisation, eval resize: :meth:`mindface_au.models.ModelDefaults.config_values`) take its
+    be a network of :mod:`mindface_au.presets`; the keys it decides (its backbone, fusion, input size,
+    normalisation, eval resize: :meth:`mindface_au.presets.ModelDefaults.config_values`) take its
     values wherever no layer set them, so ``--set model.name=au_net_r50_attention`` builds an
     IResNet50 and the resolved config says so. The result is a
     :class:`Config` (a dict) whose ``sources`` tell which layer set each key.
@@ -300,12 +301,11 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
 
 def apply_model_defaults(cfg: dict, explicit: dict) -> None:
     """Check ``model.name`` and fill the keys its defaults decide unless ``explicit`` (path -> source) has them."""
-    from .models import list_models, model_defaults  # builds nothing; imports MindSpore
-
     name = cfg["model"]["name"]
-    if name not in list_models("network"):
+    networks = preset_names("network")
+    if name not in networks:
         raise ConfigError(f"{explicit.get('model.name', '<defaults>')}: model.name: unknown network {name!r}; "
-                          f"registered: {', '.join(list_models('network'))}")
+                          f"registered: {', '.join(networks)}")
     for dotted, value in model_defaults(name).config_values().items():
         if dotted in explicit:
             continue

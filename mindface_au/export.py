@@ -192,7 +192,8 @@ def _export_onnx_dynamic_batch(cell, stem: str, input_size: int) -> str:
 def split_arrays(cfg: dict, which: str = "val", max_frames: int = 1000):
     """``(x (N, 3, S, S) float32, labels (N, 12))``: up to ``max_frames`` frames of the config's
     ``which`` ('train' / 'val') split, evenly spaced over it, through the evaluation transform."""
-    from .data import build_eval_dataset, ensure_synthetic, read_index
+    from .data import ensure_synthetic, read_index
+    from .pipeline import build_eval_dataset
 
     ensure_synthetic(cfg, progress=False)
     index = read_index(cfg, which)

@@ -8,7 +8,7 @@ scales with S (``resize * S / 112``) and never drops below S, so the centre crop
 * :func:`eval_resize`: the shorter side before the centre crop;
 * :func:`eval_preprocess`: the whole eval transform in numpy + OpenCV for inference, (B, H, W, 3)
   uint8 RGB -> (B, 3, S, S) float32, the same numbers as the MindSpore pipeline's
-  ``Resize -> CenterCrop -> Normalize -> HWC2CHW`` (:func:`mindface_au.data.pipeline.eval_transforms`).
+  ``Resize -> CenterCrop -> Normalize -> HWC2CHW`` (:func:`mindface_au.pipeline.ops.eval_transforms`).
 
 No MindSpore here: ONNX / OpenVINO inference imports this module too.
 """

@@ -1,29 +1,32 @@
-"""Weights into networks: our checkpoints, PyTorch ``.pth`` files, backbone inits, published weights.
+"""Weights into networks: our checkpoints, PyTorch ``.pth`` files, backbone inits, downloads.
 
 One module, one mismatch report. Every load compares the file's parameters with the network's
 (:func:`fit_report`) and refuses, naming them, any that are missing, unexpected or mis-shaped
-(:class:`CheckpointMismatch`). A ``.pth`` is first mapped onto the network by
-:func:`mindface_au.convert.convert_state_dict` (whose :class:`~mindface_au.convert.ConversionError`
-names the torch keys it could not place).
+(:class:`CheckpointMismatch`). A ``.pth`` is first mapped onto the network by the network's own
+``checkpoint_filter_fn`` (timm's style: the authors' layout beside ``AUNet``, insightface's
+beside ``IResNet``), whose :class:`~mindface_au.convert.ConversionError` names the torch keys it
+could not place.
 
 * :func:`load_weights`: a ``.ckpt`` (ours, or ``mindface-au convert``'s) or a ``.pth`` into a
   whole network (``create_model(..., checkpoint_path=...)``);
 * :func:`load_into`: a parameter dict into a network (the training state uses it);
 * :func:`load_backbone_init`: ``model.backbone_init``, only the backbone;
-* :func:`load_pretrained`: a registered name's published weights (``create_model(..., pretrained=True)``);
-* :func:`restore_model` / :func:`config_from_checkpoint`: a checkpoint's network, in eval mode.
+* :func:`download_weights`: a published file, fetched once into the cache.
+
+Building networks (``create_model``, ``restore_model``, ...) is :mod:`mindface_au.factory`.
 """
 from __future__ import annotations
 
 import os
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .checkpoint import load_checkpoint, load_checkpoint_meta
+from .checkpoint import load_checkpoint
+from .convert import read_state_dict, sha256_file
+from .fileio import atomic_path, cache_dir
 
 
 class CheckpointMismatch(ValueError):
@@ -106,21 +109,27 @@ def is_torch_file(path: str) -> bool:
     return False
 
 
+def _torch_filter(net):
+    """The ``checkpoint_filter_fn`` of ``net``'s class: how a PyTorch state_dict maps onto it."""
+    filter_fn = getattr(type(net), "checkpoint_filter_fn", None)
+    if filter_fn is None:
+        raise TypeError(f"{type(net).__name__} has no checkpoint_filter_fn: no PyTorch layout is known for it; "
+                        "convert the file with `mindface-au convert` first")
+    return filter_fn
+
+
 def load_weights(net, path: str, strict: bool = True, backend: str = "auto") -> dict:
     """A ``.ckpt`` or a ``.pth`` into the whole of ``net``; returns :func:`load_into`'s report (+ ``meta``).
 
-    A ``.pth`` is converted on the fly: ``authors`` layout for an AU network, ``insightface``
-    for a bare backbone.
+    A ``.pth`` is converted on the fly by the network's ``checkpoint_filter_fn`` (the authors'
+    layout for an ``AUNet``, insightface's for an ``IResNet``).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"weights not found: {path}")
     if is_torch_file(path):
-        from .convert import convert_state_dict, read_state_dict
-
-        kind = "authors" if hasattr(net, "backbone") else "insightface"
-        arrays, _ = convert_state_dict(read_state_dict(path, backend), kind, net, strict=strict, source=path)
+        arrays, conversion = _torch_filter(net)(read_state_dict(path, backend), net, strict=strict, source=path)
         report = load_into(net, dict(arrays), strict=strict, source=path)
-        report["meta"] = {"converted_from": os.path.basename(path), "kind": kind}
+        report["meta"] = {"converted_from": os.path.basename(path), "kind": conversion.kind}
         return report
     params, meta = load_checkpoint(path)
     report = load_into(net, params, strict=strict, source=path)
@@ -128,40 +137,18 @@ def load_weights(net, path: str, strict: bool = True, backend: str = "auto") -> 
     return report
 
 
-def weights_cache_dir() -> str:
-    """Where downloaded weights go: ``$MINDFACE_AU_CACHE`` or ``~/.cache/mindface_au``, then ``weights/``."""
-    from .fileio import cache_dir
-
-    return cache_dir("weights")
-
-
 def download_weights(url: str) -> str:
-    """The local copy of ``url`` in :func:`weights_cache_dir` (fetched once, written atomically)."""
+    """The local copy of ``url`` in ``cache_dir('weights')`` (fetched once, written atomically)."""
     import shutil
     import urllib.parse
     import urllib.request
 
-    from .fileio import atomic_path
-
     name = os.path.basename(urllib.parse.urlparse(url).path) or "weights.ckpt"
-    dest = os.path.join(weights_cache_dir(), name)
+    dest = os.path.join(cache_dir("weights"), name)
     if not os.path.isfile(dest):
         with atomic_path(dest) as tmp, urllib.request.urlopen(url) as src, open(tmp, "wb") as out:
             shutil.copyfileobj(src, out)
     return dest
-
-
-def load_pretrained(net, name: str, defaults) -> dict:
-    """The published weights of the registered ``name`` (``defaults.file``, else ``defaults.url``) into ``net``."""
-    if defaults.file:
-        path = defaults.file
-    elif defaults.url:
-        path = download_weights(defaults.url)
-    else:
-        raise ValueError(f"create_model({name!r}, pretrained=True): no weights are published for {name!r} yet "
-                         "(its ModelDefaults has an empty url and file); pass checkpoint_path=FILE, a checkpoint "
-                         "of yours or one converted with `mindface-au convert`, or pretrained=False")
-    return load_weights(net, path)
 
 
 @dataclass
@@ -174,10 +161,6 @@ class BackboneInitReport:
     skipped: List[str] = field(default_factory=list)  # entries of the file outside the backbone
     conversion: Optional[object] = None  # the ConversionReport of a .pth
     meta: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"path": self.path, "source_format": self.source_format, "loaded": len(self.loaded),
-                "skipped": len(self.skipped), "meta": {k: v for k, v in self.meta.items() if k != "config"}}
 
     def format(self) -> str:
         parts = [f"loaded {len(self.loaded)} backbone parameters from {self.path} "
@@ -217,12 +200,10 @@ def load_backbone_init(net, path: str, backend: str = "auto") -> BackboneInitRep
     """
     import mindspore as ms
 
-    from .convert import convert_state_dict, read_state_dict
-    from .convert.zoo import sha256_file
-
     if not os.path.isfile(path):
         raise FileNotFoundError(f"model.backbone_init: file not found: {path}")
-    prefix = "backbone." if hasattr(net, "backbone") else ""
+    backbone = getattr(net, "backbone", net)  # an AU net's backbone Cell, or the bare backbone itself
+    prefix = "" if backbone is net else "backbone."
     own = OrderedDict((n, p) for n, p in net.parameters_and_names() if n.startswith(prefix))
     bare_shapes = OrderedDict((n[len(prefix):], _shape(p)) for n, p in own.items())
     conversion = None
@@ -232,7 +213,7 @@ def load_backbone_init(net, path: str, backend: str = "auto") -> BackboneInitRep
         if whole:
             sd = OrderedDict((k[len("backbone."):], v) for k, v in sd.items() if k.startswith("backbone."))
         fmt = "pytorch authors checkpoint, backbone part" if whole else "pytorch insightface backbone"
-        arrays, conversion = convert_state_dict(sd, "insightface", bare_shapes, strict=True, source=path)
+        arrays, conversion = _torch_filter(backbone)(sd, bare_shapes, strict=True, source=path)
         meta = {"converted_from": os.path.basename(path), "source_sha256": sha256_file(path),
                 "kind": "insightface (on the fly)"}
     else:
@@ -255,35 +236,5 @@ def load_backbone_init(net, path: str, backend: str = "auto") -> BackboneInitRep
                               conversion=conversion, meta=meta)
 
 
-def restore_model(cfg: dict, ckpt_path: Optional[str] = None):
-    """``(net, meta)``: the config's network with the checkpoint's weights (strict), in eval mode.
-
-    Without ``ckpt_path`` the weights stay random and a warning says so.
-    """
-    from .models import build_model
-
-    net = build_model(cfg)
-    meta: dict = {}
-    if ckpt_path:
-        meta = load_weights(net, ckpt_path)["meta"]
-    else:
-        warnings.warn("no checkpoint given: the network has RANDOM weights", stacklevel=2)
-    net.set_train(False)
-    return net, meta
-
-
-def config_from_checkpoint(ckpt_path: Optional[str], config_path: Optional[str], overrides=()) -> dict:
-    """The config to rebuild a checkpoint's network: ``--config`` if given, else the one saved in it."""
-    from .config import load_config
-
-    if config_path or not ckpt_path:
-        return load_config(config_path, overrides)
-    meta = load_checkpoint_meta(ckpt_path)
-    if "config" not in meta:
-        raise ValueError(f"{ckpt_path} holds no config: pass --config")
-    return load_config(None, overrides, initial=meta["config"], initial_source=f"{ckpt_path} (saved config)")
-
-
 __all__ = ["CheckpointMismatch", "FitReport", "fit_report", "load_into", "load_weights", "load_backbone_init",
-           "BackboneInitReport", "load_pretrained", "download_weights", "weights_cache_dir", "restore_model",
-           "config_from_checkpoint", "is_torch_file"]
+           "BackboneInitReport", "download_weights", "is_torch_file"]

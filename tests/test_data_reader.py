@@ -180,6 +180,26 @@ def test_list_file_reader(tmp_path):
     assert len(kept) == 1 and kept.labels[0, 11] == -1
 
 
+def test_list_file_cache_follows_the_same_rule(tmp_path):
+    """List files are cached under the rule of ABAW splits: keyed on the file, current while its image folders are."""
+    root, cache = str(tmp_path / "images"), str(tmp_path / "cache")
+    images(root, "v1", [1, 2, 3])
+    path = os.path.join(root, "list.txt")
+    put(path, "".join(f"v1/{k:05d}.jpg {R[0]}\n" for k in (1, 2, 3)).encode())
+    first = read_list_file(path, root, cache_dir=cache)
+    assert not first.from_cache and len(first) == 3 and os.listdir(cache)
+    second = read_list_file(path, root, cache_dir=cache)
+    assert second.from_cache and second.paths.tolist() == first.paths.tolist()
+    os.remove(os.path.join(root, "v1", "00002.jpg"))  # the folder's time changes: rebuilt
+    third = read_list_file(path, root, cache_dir=cache)
+    assert not third.from_cache and third.report.per_video()["v1"]["missing"] == 1
+    with open(path, "a") as f:  # the list file's size and time change: another key
+        f.write(f"v1/00003.jpg {R[2]}\n")
+    fourth = read_list_file(path, root, cache_dir=cache)
+    assert not fourth.from_cache and len(fourth) == 3
+    assert read_list_file(path, root, cache_dir=cache).from_cache
+
+
 def test_list_file_errors_name_line(tmp_path):
     path = str(tmp_path / "bad.txt")
     put(path, f"a/00001.jpg {row(*([0] * 12))}\na/00002.jpg 0,1\n".encode())

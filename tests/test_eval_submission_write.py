@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from mindface_au.cli import resolve_threshold
+from mindface_au.evaluation import resolve_thresholds
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.evaluation import (ABAW6_HEADER, evaluate_predictions, order_by_template, read_abaw5, read_abaw6,
                                     read_frame_counts, write_submission)
@@ -68,4 +68,4 @@ def test_evaluate_predictions_writes_a_result_whose_thresholds_the_tools_reuse(t
     assert saved["frames"] == 40 and saved["videos"] == 2 and saved["checkpoints"] == ["m.ckpt"]
     assert saved["mean_f1"] == pytest.approx(result["mean_f1"]) and (tmp_path / "eval_f1_per_au.png").stat().st_size
     assert min(saved["best_threshold_per_au_f1"][j] - saved["per_au_f1"][j] for j in range(12)) >= 0
-    np.testing.assert_allclose(resolve_threshold(str(tmp_path / "eval_result.json")), saved["thresholds"])
+    np.testing.assert_allclose(resolve_thresholds(str(tmp_path / "eval_result.json")), saved["thresholds"])

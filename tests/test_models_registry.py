@@ -8,7 +8,8 @@ import mindspore as ms
 from mindface_au import build_model, create_model, list_models, load_config, model_defaults
 from mindface_au.config import ConfigError
 from mindface_au.models import AUNet
-from mindface_au.models.au_net import PRESETS
+from mindface_au.presets import AU_NET_PRESETS as PRESETS
+from mindface_au.presets import preset_names
 from mindface_au.models.fusion import AttentionFusion, FixedFusion
 from mindface_au.models.iresnet import ARCHS
 from mindface_au.weights import CheckpointMismatch
@@ -39,6 +40,31 @@ def test_every_name_has_defaults():
         d = model_defaults(name)
         assert d.input_size == 112 and d.norm == "imagenet" and d.resize == 128
     assert set(list_models("network")) == {"au_net", *PRESETS}
+    assert list_models() == preset_names()  # the registry's code and the presets' data name the same models
+
+
+def test_a_registered_user_model_is_a_model_name_configs_accept():
+    from mindface_au.models import ModelDefaults, register_model
+    from mindface_au.models.registry import _MODELS
+    from mindface_au.presets import PRESETS as DEFAULTS
+
+    try:
+        @register_model("my_au_net", defaults=ModelDefaults(kwargs={"backbone": "iresnet_mini"}, input_size=32))
+        def my_au_net(**kwargs):
+            return create_model("au_net", **kwargs)
+
+        cfg = load_config(None, ["model.name=my_au_net", "model.fusion.ffn_dim=64"])
+        assert (cfg["model"]["backbone"], cfg["model"]["input_size"]) == ("iresnet_mini", 32)
+        assert isinstance(build_model(cfg), AUNet) and "my_au_net" in list_models("network")
+        with pytest.raises(ValueError, match="registered twice"):
+            register_model("my_au_net")(my_au_net)
+        DEFAULTS["listed_net"] = ModelDefaults()  # a name the presets list: its code may not bring other defaults
+        with pytest.raises(ValueError, match="'listed_net' already has other defaults"):
+            register_model("listed_net", defaults=ModelDefaults(input_size=64))(my_au_net)
+    finally:
+        for name in ("my_au_net", "listed_net"):
+            _MODELS.pop(name, None)
+            DEFAULTS.pop(name, None)
 
 
 @pytest.mark.slow
@@ -119,8 +145,10 @@ def test_pretrained_without_published_weights_says_so():
 
 def test_checkpoint_path_and_published_file_url_load_strictly(tmp_path, monkeypatch):
     from mindface_au.checkpoint import save_checkpoint
-    from mindface_au.models.registry import _MODELS, ModelDefaults, _Entry
-    from mindface_au.weights import weights_cache_dir
+    from dataclasses import replace
+
+    from mindface_au.fileio import cache_dir
+    from mindface_au.presets import PRESETS as DEFAULTS
 
     donor = create_model("iresnet_mini", input_size=32)
     path = str(tmp_path / "mini.ckpt")
@@ -136,11 +164,10 @@ def test_checkpoint_path_and_published_file_url_load_strictly(tmp_path, monkeypa
         create_model("iresnet_mini", input_size=48, checkpoint_path=path)
 
     monkeypatch.setenv("MINDFACE_AU_CACHE", str(tmp_path / "cache"))
-    entry = _MODELS["iresnet_mini"]
-    published = ModelDefaults(input_size=32, url=(tmp_path / "mini.ckpt").as_uri())
-    monkeypatch.setitem(_MODELS, "iresnet_mini", _Entry(entry.factory, entry.kind, published))
+    published = replace(DEFAULTS["iresnet_mini"], input_size=32, url=(tmp_path / "mini.ckpt").as_uri())
+    monkeypatch.setitem(DEFAULTS, "iresnet_mini", published)
     assert same(create_model("iresnet_mini", pretrained=True))
-    assert (tmp_path / "cache" / "weights" / "mini.ckpt").is_file() and weights_cache_dir().startswith(str(tmp_path))
+    assert (tmp_path / "cache" / "weights" / "mini.ckpt").is_file() and cache_dir("weights").startswith(str(tmp_path))
 
 
 def _count_calls(cell):

@@ -34,6 +34,18 @@ assert not [k for k in sys.modules if k.split(".")[0] in ("mindspore", "cv2")]
     assert res.stdout.split() == ["[1.0,", "0.0]", "AU1"]
 
 
+def test_load_config_reads_presets_without_mindspore():
+    res = run_hidden("""
+import mindface_au.config as c
+cfg = c.load_config('configs/demo_cpu.yaml')
+r50 = c.load_config(None, ['model.name=au_net_r50_attention'])
+print(cfg['model']['name'], r50['model']['backbone'])
+assert not [k for k in sys.modules if k.split(".")[0] == "mindspore" or k.startswith("mindface_au.models")]
+""")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.split()[1] == "iresnet50"
+
+
 def test_the_hiding_works_and_model_building_names_mindspore():
     res = run_hidden("import mindface_au\nmindface_au.create_model('iresnet_mini')")
     assert res.returncode != 0 and "mindspore is hidden by the test" in res.stderr

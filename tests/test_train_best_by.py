@@ -3,6 +3,7 @@ under each ``train.best_by``, what summary.json derives from it, the order of th
 last), and what a checkpoint records it was trained on."""
 import json
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ def scripted_result(epoch):
     at_05, at_best = SCRIPT[epoch - 1]
     return {"mean_f1": at_05, "per_au_f1": [at_05 + 0.01 * epoch] * 12, "thresholds": [0.05 * epoch] * 12,
             "best_threshold_mean_f1": at_best, "best_threshold_per_au_f1": [at_best] * 12,
-            "all_positive_mean_f1": 0.25, "num_frames": 40}
+            "all_positive_mean_f1": 0.25, "frames": 40}
 
 
 def run_scripted_epochs(tmp_path, monkeypatch, best_by, data_sets=()):
@@ -42,7 +43,8 @@ def run_scripted_epochs(tmp_path, monkeypatch, best_by, data_sets=()):
         return np.zeros((1, 12), np.float32), np.zeros((1, 12), np.int8)
 
     monkeypatch.setattr(callbacks, "predict_probs", fake_predict)
-    monkeypatch.setattr(callbacks, "score", lambda probs, labels, threshold: scripted_result(epoch_of_eval["n"]))
+    monkeypatch.setattr(callbacks, "score", lambda probs, labels, threshold: SimpleNamespace(
+        as_dict=lambda: scripted_result(epoch_of_eval["n"])))
     writes = []
     original = callbacks.JsonlLog.write
     monkeypatch.setattr(callbacks.JsonlLog, "write", lambda self, r: (writes.append("log.jsonl"), original(self, r)))

@@ -4,7 +4,7 @@ import pytest
 
 import mindspore.dataset.transforms as T
 
-from mindface_au.data.pipeline import eval_transforms
+from mindface_au.pipeline.ops import eval_transforms
 from mindface_au.transforms import NORMS, eval_preprocess, eval_resize, norm_stats
 
 

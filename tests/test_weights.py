@@ -4,8 +4,8 @@ import pytest
 
 from mindface_au import build_model, create_model
 from mindface_au.checkpoint import save_checkpoint
-from mindface_au.convert import convert_file
 from mindface_au.convert.pth_writer import write_pth
+from mindface_au.factory import convert_file
 from mindface_au.weights import CheckpointMismatch, fit_report, load_backbone_init, load_into, load_weights
 
 from testlib import tiny_config
@@ -65,10 +65,25 @@ def test_a_pth_loads_like_its_converted_checkpoint(tmp_path):
         np.testing.assert_array_equal(got[name], value, err_msg=name)
 
 
-def test_old_import_paths_resolve_to_the_one_home():
+def test_each_name_has_one_home_and_old_paths_are_gone():
+    import mindface_au
     import mindface_au.checkpoint as ckpt
     import mindface_au.convert as convert
+    import mindface_au.factory as factory
+    import mindface_au.models as models
     import mindface_au.weights as weights
 
-    assert ckpt.restore_model is weights.restore_model and ckpt.load_into is weights.load_into
-    assert convert.load_backbone_init is weights.load_backbone_init
+    assert mindface_au.create_model is factory.create_model and mindface_au.build_model is factory.build_model
+    for module, names in ((ckpt, ("restore_model", "load_into", "CheckpointMismatch", "config_from_checkpoint")),
+                          (convert, ("load_backbone_init", "BackboneInitReport", "convert_file", "build_target")),
+                          (weights, ("restore_model", "config_from_checkpoint", "load_pretrained")),
+                          (models, ("create_model", "build_model"))):
+        assert not [n for n in names if hasattr(module, n)], module.__name__
+
+
+def test_a_pth_needs_a_network_that_names_its_torch_layout(tmp_path):
+    import mindspore.nn as nn
+
+    pth = write_pth(mini_authors_sd(seed=3), str(tmp_path / "authors.pth"))
+    with pytest.raises(TypeError, match=r"Dense has no checkpoint_filter_fn"):
+        load_weights(nn.Dense(2, 2), pth, backend="builtin")

@@ -20,8 +20,7 @@ is ignored by name). A table of mapped / ignored / unused / missing keys is prin
 import sys
 
 from ..cli import make_parser
-from ..convert import (KINDS, ConversionError, PthError, convert_file, export_torch, rename_to_zoo,
-                       save_converted)
+from ..convert import KINDS, ConversionError, PthError, export_torch, rename_to_zoo, save_converted
 
 
 def build_parser():
@@ -63,6 +62,8 @@ def main(argv=None) -> int:
         return 0
     if args.arch is None and args.config is None:
         raise ValueError("give --arch (r18/r34/r50/r100/r200) or --config")
+    from ..factory import convert_file  # builds the network (imports MindSpore)
+
     try:
         params, report, meta = convert_file(args.src, args.kind, arch=args.arch, config=args.config,
                                             overrides=args.overrides, backend=args.backend)

@@ -35,9 +35,10 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
-    from ..weights import config_from_checkpoint
+    from ..factory import config_from_checkpoint
     from ..evaluation import format_f1_table, parse_smooth_spec
-    from ..evaluation.evaluate import evaluate_predictions, predict_checkpoints
+    from ..engine.evaluator import predict_checkpoints
+    from ..evaluation.evaluate import evaluate_predictions
     from ..config import load_config
     from ..evaluation.predictions import load_predictions, save_predictions
 
@@ -62,7 +63,8 @@ def main(argv=None) -> int:
     sources = ckpts if not args.probs else [args.probs]
     out_dir = args.out or os.path.dirname(os.path.abspath(sources[0]))
     edges = args.smooth_edges or (cfg or load_config(args.config, args.overrides))["eval"]["smooth_edges"]
-    result = evaluate_predictions(pred, out_dir, thresholds_arg(args, ckpts), prob_k, label_k, args.sweep, sources,
+    thresholds = thresholds_arg(args, ckpts, pred["probs"].shape[1])
+    result = evaluate_predictions(pred, out_dir, thresholds, prob_k, label_k, args.sweep, sources,
                                   edges=edges)
     print(f"F1 per AU ({result['title']})")
     print(format_f1_table(result["per_au_f1"]))

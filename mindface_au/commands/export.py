@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from ..weights import config_from_checkpoint, restore_model
+from ..factory import config_from_checkpoint, restore_model
 from ..cli import make_parser, setup_from_config
 from ..export import (FORMATS, agreement_report, calibration_batches, check_format_precision, export_model,
                       run_in_fresh_process, split_arrays)

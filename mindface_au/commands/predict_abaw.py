@@ -31,11 +31,11 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
-    from ..weights import config_from_checkpoint
+    from ..factory import config_from_checkpoint
     from ..data import read_image_folders
     from ..data.unlabelled import read_video_list
     from ..evaluation import apply_postprocess, parse_smooth_spec
-    from ..evaluation.evaluate import predict_checkpoints
+    from ..engine.evaluator import predict_checkpoints
     from ..evaluation.submission import read_frame_counts, write_submission
 
     ckpts, weights = model_args(args)
@@ -49,7 +49,8 @@ def main(argv=None) -> int:
     cfg = config_from_checkpoint(ckpts[0], args.config, args.overrides)
     setup_from_config(cfg)
     pred = predict_checkpoints(cfg, ckpts, weights, index=index, progress=not args.no_progress)
-    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds_arg(args, ckpts))
+    thresholds = thresholds_arg(args, ckpts, pred["probs"].shape[1])
+    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
     written = write_submission(args.out, args.format, pred["video_ids"], pred["frames"], binary, counts, args.template)
     where = args.out if args.format == "abaw5" else written["paths"][0]
     print(f"wrote {written['rows']} frame rows of {written['videos']} videos ({args.format}) to {where}")

@@ -2,7 +2,8 @@
 
 Typical use (the CLI is ``tools/convert_weights.py``)::
 
-    from mindface_au.convert import convert_file, save_converted
+    from mindface_au.convert import save_converted
+    from mindface_au.factory import build_model, convert_file
     from mindface_au.weights import load_backbone_init
 
     params, report, meta = convert_file("glint360k_r100.pth", kind="insightface", arch="r100")
@@ -15,7 +16,7 @@ Typical use (the CLI is ``tools/convert_weights.py``)::
 Reading never runs pickled code (:mod:`.pth_reader`); every key must be placed and every
 shape must fit, else :class:`ConversionError` lists the offending keys by name
 (``num_batches_tracked`` is ignored by name). Modules: :mod:`.mapping` (the key maps),
-:mod:`.state_dict` (the engine), :mod:`.files` (network of a conversion, read, save),
+:mod:`.state_dict` (the engine), :mod:`.files` (``--arch`` names, save),
 :mod:`.report`, :mod:`.pth_reader` / :mod:`.pth_writer` (no PyTorch needed), :mod:`.zoo`.
 
 Outputs:
@@ -27,7 +28,7 @@ Outputs:
 """
 from __future__ import annotations
 
-from .files import ARCH_ALIASES, build_target, convert_file, resolve_arch, save_converted
+from .files import ARCH_ALIASES, resolve_arch, save_converted
 from .mapping import KINDS
 from .pth_reader import PthError, UnsafePickleError, read_state_dict
 from .pth_writer import write_pth
@@ -36,15 +37,7 @@ from .state_dict import convert_state_dict, export_torch, to_torch_state_dict
 from .zoo import rename_to_zoo, sha256_file, verify_zoo_file, zoo_filename
 
 
-def __getattr__(name):  # moved to mindface_au.weights; the old import path keeps working
-    if name in ("load_backbone_init", "BackboneInitReport"):
-        from .. import weights
-
-        return getattr(weights, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["convert_state_dict", "convert_file", "build_target", "save_converted", "to_torch_state_dict",
+__all__ = ["convert_state_dict", "save_converted", "to_torch_state_dict",
            "export_torch", "read_state_dict", "write_pth", "resolve_arch", "zoo_filename", "rename_to_zoo",
            "verify_zoo_file", "sha256_file", "ConversionReport", "ConversionError", "MappedKey", "PthError",
            "UnsafePickleError", "KINDS", "ARCH_ALIASES"]

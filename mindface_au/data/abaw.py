@@ -19,8 +19,8 @@ Each annotation file starts with the header ``AU1,AU2,...,AU26``; line k+1 holds
   reports it in ``index.report.skipped``.
 
 Parsing is vectorised (numpy over the bytes of each file) and the finished index is cached as
-one ``.npz`` keyed on the annotation files' names, sizes and modification times (and the image
-folders' modification times, which change when images are added or removed).
+one ``.npz`` (:mod:`.index_cache`: keyed on the annotation files' names, sizes and modification
+times and on where each video's image folder is, current while those folders keep their times).
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..constants import ABAW_HEADER, AU_NAMES, NUM_AUS
-from .index import FrameIndex, ReadReport, cache_key, file_signature, try_load_cache, try_save_cache
+from .index import FrameIndex, ReadReport, concat_indexes
+from .index_cache import IndexCache
 
 ANNOTATION_SUBDIR = os.path.join("annotations", "AU_Detection_Challenge")
 IMAGE_SUBDIR = "cropped_aligned"
@@ -241,7 +242,7 @@ def read_abaw_split(root: str, split: str, strict: bool = True, cache_dir: Optio
         split: folder name under ``annotations/AU_Detection_Challenge``.
         strict: a malformed annotation file raises :class:`AnnotationError` (True) or its video is
             skipped and named in ``index.report.skipped`` (False).
-        cache_dir: folder of the index cache (default ``<root>/.index_cache``).
+        cache_dir: folder of the index cache (default ``<root>/.index_cache``; :mod:`.index_cache`).
         check_images: drop frames whose image is absent (lists each image folder once). False
             keeps every annotated row (for annotation-only uses such as the scale benchmark).
         use_cache: read/write the cache.
@@ -251,6 +252,25 @@ def read_abaw_split(root: str, split: str, strict: bool = True, cache_dir: Optio
         a :class:`FrameIndex` with frames sorted by video name, then frame number.
     """
     root = os.path.abspath(os.path.expanduser(root))
+    ann_dir, files = _annotation_files(root, split, check_images)
+    videos = [n[:-4] for n in files]
+    video_dirs = find_video_dirs(root, videos) if check_images else [None] * len(videos)
+    cache = None
+    if use_cache:
+        rel_dirs = [_relative_video_dir(root, v, d) for v, d in zip(videos, video_dirs)]
+        cache = IndexCache(cache_dir, root, "abaw", split, [os.path.join(ann_dir, n) for n in files],
+                           [split, strict, rel_dirs], check_images)
+        cached = cache.load()
+        if cached is not None:
+            return cached
+    index = _index_videos(root, split, ann_dir, list(zip(videos, files, video_dirs)), strict, check_images, progress)
+    if cache is not None:
+        cache.save(index)
+    return index
+
+
+def _annotation_files(root: str, split: str, check_images: bool) -> Tuple[str, List[str]]:
+    """``(annotation folder, sorted <video>.txt names)`` of a split; :class:`NotAbawLayoutError` when absent."""
     ann_dir = annotation_dir(root, split)
     if not os.path.isdir(ann_dir):
         found = list_splits(root)
@@ -261,72 +281,70 @@ def read_abaw_split(root: str, split: str, strict: bool = True, cache_dir: Optio
         raise NotAbawLayoutError(f"{ann_dir}: no annotation files (<video>.txt)")
     if check_images and not os.path.isdir(os.path.join(root, IMAGE_SUBDIR)):
         raise NotAbawLayoutError(f"{root}: not an ABAW AU layout: no image folder {IMAGE_SUBDIR}/")
-    videos = [n[:-4] for n in files]
-    video_dirs = find_video_dirs(root, videos) if check_images else [None] * len(videos)
+    return ann_dir, files
 
-    cache_path = None
-    if use_cache:
-        sig = [file_signature(os.path.join(ann_dir, n)) for n in files]
-        if check_images:
-            sig += [[d, os.stat(d).st_mtime_ns] if d else None for d in video_dirs]
-        key = cache_key(["abaw", root, split, strict, check_images, sig])
-        cache_dir = os.path.expanduser(cache_dir) if cache_dir else os.path.join(root, ".index_cache")
-        cache_path = os.path.join(cache_dir, f"abaw-{split}-{key}.npz")
-        cached = try_load_cache(cache_path)
-        if cached is not None:
-            return cached
 
+def _relative_video_dir(root: str, video: str, video_dir: Optional[str]) -> str:
+    """A video's image folder relative to ``root``, '/' separated (``cropped_aligned/<video>`` when it has none)."""
+    rel = os.path.relpath(video_dir, root) if video_dir else os.path.join(IMAGE_SUBDIR, video)
+    return rel.replace(os.sep, "/")
+
+
+def _usable_rows(labels: np.ndarray, video_dir: Optional[str], check_images: bool) -> Tuple[np.ndarray, int, int]:
+    """``(keep (R,) bool, unannotated rows, missing images)`` of one video's (R, 12) labels.
+
+    A row is kept when it holds no -1 and, with ``check_images``, its image exists.
+    """
+    n = len(labels)
+    keep = (labels >= 0).all(axis=1)
+    n_unannotated = n - int(keep.sum())
+    n_missing = 0
+    if check_images:
+        have = existing_frames(video_dir)
+        present = np.zeros(n, dtype=bool)
+        have = have[(have >= 1) & (have <= n)]
+        present[have - 1] = True
+        n_missing = int((keep & ~present).sum())
+        keep &= present
+    return keep, n_unannotated, n_missing
+
+
+def _index_videos(root: str, split: str, ann_dir: str, videos: List[Tuple[str, str, Optional[str]]], strict: bool,
+                  check_images: bool, progress: bool) -> FrameIndex:
+    """Parse each ``(video, annotation file name, image folder)`` and join the usable rows into one index."""
     kept_names, kept_dirs, vids, frames, labels = [], [], [], [], []
     rows, unannotated, missing, skipped = [], [], [], {}
-    iterator = zip(videos, files, video_dirs)
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(iterator, total=len(files), desc=f"index {split}", unit="video")
-    for video, name, vdir in iterator:
-        path = os.path.join(ann_dir, name)
+        videos = tqdm(videos, desc=f"index {split}", unit="video")
+    for video, name, vdir in videos:
         try:
-            lab = parse_annotation_file(path)
+            lab = parse_annotation_file(os.path.join(ann_dir, name))
         except AnnotationError as exc:
             if strict:
                 raise
             skipped[video] = str(exc)
             continue
-        n = len(lab)
-        keep = (lab >= 0).all(axis=1)
-        n_unannotated = n - int(keep.sum())
-        n_missing = 0
-        if check_images:
-            have = existing_frames(vdir)
-            present = np.zeros(n, dtype=bool)
-            have = have[(have >= 1) & (have <= n)]
-            present[have - 1] = True
-            n_missing = int((keep & ~present).sum())
-            keep &= present
+        keep, n_unannotated, n_missing = _usable_rows(lab, vdir, check_images)
         fr = np.flatnonzero(keep).astype(np.int32) + 1
-        v = len(kept_names)
+        vids.append(np.full(len(fr), len(kept_names), dtype=np.int32))
         kept_names.append(video)
-        rel = os.path.relpath(vdir, root) if vdir else os.path.join(IMAGE_SUBDIR, video)
-        kept_dirs.append(rel.replace(os.sep, "/"))
-        vids.append(np.full(len(fr), v, dtype=np.int32))
+        kept_dirs.append(_relative_video_dir(root, video, vdir))
         frames.append(fr)
         labels.append(lab[keep])
-        rows.append(n)
+        rows.append(len(lab))
         unannotated.append(n_unannotated)
         missing.append(n_missing)
     report = ReadReport(kept_names, np.asarray(rows, np.int64), np.asarray(unannotated, np.int64),
                         np.asarray(missing, np.int64), skipped)
-    index = FrameIndex(root, kept_names, kept_dirs, [FRAME_FORMAT] * len(kept_names),
-                       np.concatenate(vids) if vids else np.zeros(0, np.int32),
-                       np.concatenate(frames) if frames else np.zeros(0, np.int32),
-                       np.concatenate(labels) if labels else np.zeros((0, NUM_AUS), np.int8),
-                       report, source=f"{root} [{split}]")
-    try_save_cache(index, cache_path)
-    return index
+    return FrameIndex(root, kept_names, kept_dirs, [FRAME_FORMAT] * len(kept_names),
+                      np.concatenate(vids) if vids else np.zeros(0, np.int32),
+                      np.concatenate(frames) if frames else np.zeros(0, np.int32),
+                      np.concatenate(labels) if labels else np.zeros((0, NUM_AUS), np.int8),
+                      report, source=f"{root} [{split}]")
 
 
 def read_abaw(root: str, splits: Tuple[str, ...] = SPLITS, **kwargs) -> FrameIndex:
     """Several splits joined into one index (e.g. both, for k-fold splitting)."""
-    from .index import concat_indexes
-
     return concat_indexes([read_abaw_split(root, s, **kwargs) for s in splits])

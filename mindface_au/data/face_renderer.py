@@ -195,38 +195,76 @@ def _bezier(p0, mid, p2) -> np.ndarray:
     return _BEZIER @ np.array([p0, mid, p2], dtype=np.float64)
 
 
+class _Face:
+    """What the drawing steps of one frame share: identity, AU intensities and the face's reference points.
+
+    Args:
+        ident: the person.
+        au: (12,) float64 intensities in [0, 1], ``AU_NAMES`` order.
+        yaw: the pose's yaw (-1..1): internal features shift sideways by ``3.5 * yaw`` pixels.
+    """
+
+    cx0 = 56.0  # centre of the head outline, x
+
+    def __init__(self, ident: Identity, au: np.ndarray, yaw: float):
+        self.ident, self.au = ident, au
+        self.skin = ident.skin
+        self.dark = self.skin * 0.35
+        self.cy = ident.face_cy
+        self.yaw_shift = 3.5 * yaw
+        self.cx = self.cx0 + self.yaw_shift  # centre of the internal features, x
+        self.jaw = 10.0 * au[A["AU26"]]  # jaw drop in pixels
+
+    def of(self, *names: str) -> list:
+        """Intensities of the named AUs."""
+        return [self.au[A[n]] for n in names]
+
+
 def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose = Pose(),
                 rng: Optional[np.random.Generator] = None) -> np.ndarray:
     """One frame: (112, 112, 3) uint8 RGB.
+
+    The face is drawn in canonical coordinates (head, forehead, each eye region, nose, mouth,
+    chin), then posed, lit, blurred and noised (:func:`_camera`).
 
     Args:
         au: (12,) intensities in [0, 1] in ``AU_NAMES`` order (0 = neutral).
         pose: per-frame nuisance.
         rng: picks the noise frame; None = no noise (tests of the AU regions).
     """
-    a = np.clip(np.asarray(au, np.float64), 0, 1)
-    a1, a2, a4, a6, a7, a10, a12, a15, a23, a24, a25, a26 = a
-    skin = ident.skin
-    dark = skin * 0.35
+    face = _Face(ident, np.clip(np.asarray(au, np.float64), 0, 1), pose.yaw)
     img = scene.background.copy()
-    cx0, cy = 56.0, ident.face_cy
-    fx = 3.5 * pose.yaw  # internal features shift with yaw
-    jaw = 10.0 * a26
+    _draw_head(img, face)
+    _draw_forehead(img, face)
+    for side in (-1, 1):  # -1: image left
+        _draw_eye_region(img, face, side, pose)
+    nose = _draw_nose(img, face, pose)
+    mouth = _mouth_curves(face)
+    _draw_mouth_folds(img, face, nose, mouth)
+    _draw_lips(img, face, mouth)
+    _draw_chin(img, face)
+    return _camera(img, scene, pose, rng)
 
-    # head: hair behind, neck, face (upper and lower half-ellipses), fringe
+
+def _draw_head(img: np.ndarray, face: _Face) -> None:
+    """Hair behind, neck, face (upper and lower half-ellipses; the chin drops with AU26), fringe."""
+    ident, skin, cx0, cy, fx = face.ident, face.skin, face.cx0, face.cy, face.yaw_shift
     _ellipse(img, (cx0, cy - 6), (ident.face_w + 6, ident.face_h_up + 6), ident.hair)
     _poly(img, [(cx0 - 17, 96), (cx0 + 17, 96), (cx0 + 20, 112), (cx0 - 20, 112)], skin * 0.82)
     _ellipse(img, (cx0, cy), (ident.face_w, ident.face_h_up), skin, start=180, end=360)
-    _ellipse(img, (cx0, cy - 0.5), (ident.face_w, ident.face_h_lo + jaw), skin, start=0, end=180)
+    _ellipse(img, (cx0, cy - 0.5), (ident.face_w, ident.face_h_lo + face.jaw), skin, start=0, end=180)
     _ellipse(img, (cx0 + fx * 0.3, cy - ident.face_h_up + ident.hairline - 6), (ident.face_w + 3, 12),
              ident.hair, start=180, end=360)
     _poly(img, [(cx0 - ident.face_w - 3, cy - ident.face_h_up + ident.hairline - 6),
                 (cx0 + ident.face_w + 3, cy - ident.face_h_up + ident.hairline - 6),
                 (cx0 + ident.face_w - 2, cy - ident.face_h_up + ident.hairline - 2),
                 (cx0 - ident.face_w + 2, cy - ident.face_h_up + ident.hairline - 2)], ident.hair)
-    cx = cx0 + fx
 
-    # forehead wrinkles (AU1 centre, AU2 sides) and glabella furrows (AU4)
+
+def _draw_forehead(img: np.ndarray, face: _Face) -> None:
+    """Forehead wrinkles (AU1 centre, AU2 sides) and glabella furrows (AU4)."""
+    a1, a2, a4 = face.of("AU1", "AU2", "AU4")
+    ident, skin, dark, cx = face.ident, face.skin, face.dark, face.cx
     brow_y = ident.eye_y - ident.brow_gap
     for k in range(2):
         y = brow_y - 8 - 4.5 * k
@@ -241,54 +279,83 @@ def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose =
         for s in (-1, 1):
             _line(img, [(cx + s * 2.8, brow_y - 3 + 3 * a4), (cx + s * 2.2, brow_y + 6)], _mix(skin, dark, 0.95 * a4), 2)
 
-    for s in (-1, 1):  # s = -1: image left
-        ex, ey = cx + s * ident.eye_dx, ident.eye_y
-        # brows: inner (t=0) to outer (t=1)
-        t = np.linspace(0, 1, 6)
-        bx = ex - s * 8.5 + s * 19 * t - s * 3.5 * a4 * (1 - t)
-        by = (brow_y - 2.5 * np.sin(np.pi * t ** 0.8) - 8 * a1 * (1 - t) ** 1.5 - 8 * a2 * t ** 1.5
-              + 3.5 * a4 + 3.5 * a4 * (1 - t))
-        _line(img, np.stack([bx, by], 1), ident.brow, ident.brow_thick + (1 if a4 > 0.5 else 0))
-        # eyes: almond between the upper and lower lid curves
-        open_ = 1.0 - pose.blink
-        hu = ident.eye_h * (1 - 0.5 * a7 - 0.12 * a6) * open_ + 0.3
-        hl = ident.eye_h * 0.7 * (1 - 0.8 * a7 - 0.55 * a6) * open_ + 0.3
-        th = np.linspace(0, np.pi, 9)
-        ew = ident.eye_w
-        upper = np.stack([ex + ew * np.cos(th), ey - hu * np.sin(th)], 1)
-        lower = np.stack([ex + ew * np.cos(th[::-1]), ey + hl * np.sin(th[::-1])], 1)
-        _poly(img, np.concatenate([upper, lower]), (235, 232, 225))
-        r = 3.1
-        _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (min(r, 0.95 * ew), min(r, (hu + hl) / 2)),
-                 ident.iris)
-        _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (1.2, min(1.2, (hu + hl) / 2)), (15, 10, 10))
-        _line(img, upper, dark * 0.6, 2 if a7 > 0.5 else 1)
-        _line(img, lower, _mix(skin * 0.7, dark, 0.8 * a7), 1 + int(a7 > 0.4))
-        # AU6: cheek raised and brighter, infraorbital furrow, crow's feet
-        if a6 > 0.02:
-            cheek = np.clip(skin * 1.1 + np.array([22, 2, 0], np.float32), 0, 255)
-            _ellipse(img, (ex + s * 2, ey + 16 - 6 * a6), (10, 6.5), _mix(skin, cheek, a6))
-            _line(img, _bezier((ex - ew * 0.9, ey + hl + 2.5), (ex, ey + hl + 4.5 - 2 * a6), (ex + ew * 0.9, ey + hl + 2.5)),
-                  _mix(skin, dark, 0.75 * a6), 1)
-            ox = ex + s * (ew + 1.5)
-            for ang in (-35, 0, 35):
-                rad = math.radians(ang)
-                _line(img, [(ox, ey), (ox + s * 6.5 * math.cos(rad), ey + 6.5 * math.sin(rad))],
-                      _mix(skin, dark, 0.95 * a6), 1)
-        if a7 > 0.02:  # tense bulge under the lower lid
-            _line(img, _bezier((ex - ew * 0.8, ey + hl + 1.4), (ex, ey + hl + 2.3), (ex + ew * 0.8, ey + hl + 1.4)),
-                  _mix(skin, dark, 0.6 * a7), 1)
 
-    # nose (tip shifts more with yaw), nostrils (AU10 lifts), nasolabial folds (AU10, a little AU12)
-    ny = ident.nose_y
+def _draw_eye_region(img: np.ndarray, face: _Face, s: int, pose: Pose) -> None:
+    """One side (``s`` -1: image left): brow (AU1, AU2, AU4), eye and lids (AU6, AU7, blink, gaze), cheek (AU6)."""
+    a1, a2, a4, a6, a7 = face.of("AU1", "AU2", "AU4", "AU6", "AU7")
+    ident, skin, dark = face.ident, face.skin, face.dark
+    ex, ey = face.cx + s * ident.eye_dx, ident.eye_y
+    brow_y = ident.eye_y - ident.brow_gap
+    # brows: inner (t=0) to outer (t=1)
+    t = np.linspace(0, 1, 6)
+    bx = ex - s * 8.5 + s * 19 * t - s * 3.5 * a4 * (1 - t)
+    by = (brow_y - 2.5 * np.sin(np.pi * t ** 0.8) - 8 * a1 * (1 - t) ** 1.5 - 8 * a2 * t ** 1.5
+          + 3.5 * a4 + 3.5 * a4 * (1 - t))
+    _line(img, np.stack([bx, by], 1), ident.brow, ident.brow_thick + (1 if a4 > 0.5 else 0))
+    # eyes: almond between the upper and lower lid curves
+    open_ = 1.0 - pose.blink
+    hu = ident.eye_h * (1 - 0.5 * a7 - 0.12 * a6) * open_ + 0.3
+    hl = ident.eye_h * 0.7 * (1 - 0.8 * a7 - 0.55 * a6) * open_ + 0.3
+    th = np.linspace(0, np.pi, 9)
+    ew = ident.eye_w
+    upper = np.stack([ex + ew * np.cos(th), ey - hu * np.sin(th)], 1)
+    lower = np.stack([ex + ew * np.cos(th[::-1]), ey + hl * np.sin(th[::-1])], 1)
+    _poly(img, np.concatenate([upper, lower]), (235, 232, 225))
+    r = 3.1
+    _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (min(r, 0.95 * ew), min(r, (hu + hl) / 2)),
+             ident.iris)
+    _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (1.2, min(1.2, (hu + hl) / 2)), (15, 10, 10))
+    _line(img, upper, dark * 0.6, 2 if a7 > 0.5 else 1)
+    _line(img, lower, _mix(skin * 0.7, dark, 0.8 * a7), 1 + int(a7 > 0.4))
+    # AU6: cheek raised and brighter, infraorbital furrow, crow's feet
+    if a6 > 0.02:
+        cheek = np.clip(skin * 1.1 + np.array([22, 2, 0], np.float32), 0, 255)
+        _ellipse(img, (ex + s * 2, ey + 16 - 6 * a6), (10, 6.5), _mix(skin, cheek, a6))
+        _line(img, _bezier((ex - ew * 0.9, ey + hl + 2.5), (ex, ey + hl + 4.5 - 2 * a6), (ex + ew * 0.9, ey + hl + 2.5)),
+              _mix(skin, dark, 0.75 * a6), 1)
+        ox = ex + s * (ew + 1.5)
+        for ang in (-35, 0, 35):
+            rad = math.radians(ang)
+            _line(img, [(ox, ey), (ox + s * 6.5 * math.cos(rad), ey + 6.5 * math.sin(rad))],
+                  _mix(skin, dark, 0.95 * a6), 1)
+    if a7 > 0.02:  # tense bulge under the lower lid
+        _line(img, _bezier((ex - ew * 0.8, ey + hl + 1.4), (ex, ey + hl + 2.3), (ex + ew * 0.8, ey + hl + 1.4)),
+              _mix(skin, dark, 0.6 * a7), 1)
+
+
+def _draw_nose(img: np.ndarray, face: _Face, pose: Pose) -> tuple:
+    """Bridge, tip (shifts more with yaw) and nostrils (AU10 lifts them); returns the tip ``(nx, ny)``."""
+    (a10,) = face.of("AU10")
+    skin, dark, cx = face.skin, face.dark, face.cx
+    ny = face.ident.nose_y
     nx = cx + 1.5 * pose.yaw
-    _line(img, [(cx, ident.eye_y + 2), (nx, ny - 3)], _mix(skin, dark, 0.25), 1)
+    _line(img, [(cx, face.ident.eye_y + 2), (nx, ny - 3)], _mix(skin, dark, 0.25), 1)
     _ellipse(img, (nx, ny - 1), (5.5, 4), np.clip(skin * 1.07, 0, 255))
     for s in (-1, 1):
         _ellipse(img, (nx + s * 4.2, ny + 1.8 - 2.0 * a10), (2.2 + 0.8 * a10, 1.3), skin * 0.4)
         _line(img, _bezier((nx + s * 6.5, ny - 2 - 1.5 * a10), (nx + s * 8, ny + 1 - 1.5 * a10), (nx + s * 5, ny + 3 - 1.5 * a10)),
               _mix(skin, dark, 0.35), 1)
-    # mouth
+    return nx, ny
+
+
+@dataclass
+class _Mouth:
+    """The mouth's curves, each (9, 2): upper lip top/lower edge, lower lip upper/bottom edge; corners and half-width."""
+
+    ult: np.ndarray
+    ull: np.ndarray
+    llu: np.ndarray
+    llb: np.ndarray
+    left: tuple
+    right: tuple
+    w: float
+    open_mouth: float
+
+
+def _mouth_curves(face: _Face) -> _Mouth:
+    """Lip curves for AU10 (upper lip up), AU12/AU15 (corners up/down), AU23/AU24 (narrow, thin), AU25/AU26 (open)."""
+    a10, a12, a15, a23, a24, a25 = face.of("AU10", "AU12", "AU15", "AU23", "AU24", "AU25")
+    ident, cx, jaw = face.ident, face.cx, face.jaw
     my = ident.mouth_y
     w = ident.mouth_w * (1 - 0.4 * a23 + 0.12 * a12 + 0.04 * a24)
     dy = -6.5 * a12 + 6.5 * a15
@@ -302,9 +369,17 @@ def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose =
     ult = _bezier(L, (cx, my - 0.4 * open_mouth - 1.6 * a10 - tu - 2.5 * a10), R)
     ult[4, 1] += 0.9  # cupid's bow
     llb = _bezier((L[0] + 1, L[1] + 0.5), (cx, my + 0.6 * open_mouth + lower_drop + tl), (R[0] - 1, R[1] + 0.5))
+    return _Mouth(ult, ull, llu, llb, L, R, w, open_mouth)
+
+
+def _draw_mouth_folds(img: np.ndarray, face: _Face, nose: tuple, m: _Mouth) -> None:
+    """Nasolabial folds (AU10, a little AU12) and marks at the corners: AU12 creases, AU23 creases, AU15 shadows."""
+    a10, a12, a15, a23 = face.of("AU10", "AU12", "AU15", "AU23")
+    skin, dark, cx = face.skin, face.dark, face.cx
+    nx, ny = nose
     for s in (-1, 1):
-        corner = L if s < 0 else R
-        _line(img, _bezier((nx + s * 7.5, ny + 1 - 1.5 * a10), (cx + s * (w * 0.8 + 5), (ny + my) / 2 + 1),
+        corner = m.left if s < 0 else m.right
+        _line(img, _bezier((nx + s * 7.5, ny + 1 - 1.5 * a10), (cx + s * (m.w * 0.8 + 5), (ny + face.ident.mouth_y) / 2 + 1),
                            (corner[0] + s * 3, corner[1] + 3)),
               _mix(skin, dark, 0.12 + 0.7 * a10 + 0.25 * a12), 1 + int(a10 > 0.3))
         if a12 > 0.02:  # smile creases at the corners
@@ -315,27 +390,40 @@ def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose =
                   _mix(skin, dark, 0.9 * a23), 1)
         if a15 > 0.02:  # depressor shadows below the corners
             _line(img, [(corner[0], corner[1] + 1.5), (corner[0] + s * 2.5, corner[1] + 7)], _mix(skin, dark, 0.9 * a15), 2)
+
+
+def _draw_lips(img: np.ndarray, face: _Face, m: _Mouth) -> None:
+    """AU24 bulges, the open mouth's interior and teeth (AU25/AU26, AU10), both lips, the closed lips' line."""
+    a10, a24 = face.of("AU10", "AU24")
+    ident, skin, dark, cx = face.ident, face.skin, face.dark, face.cx
     if a24 > 0.02:  # pressed lips: bulges above and below
-        _ellipse(img, (cx, ult[4, 1] - 2.5), (w * 0.75, 2.2), _mix(skin, np.clip(skin * 1.18, 0, 255), a24))
-        _ellipse(img, (cx, llb[4, 1] + 3.2), (w * 0.6, 2.4), _mix(skin, dark, 0.55 * a24))
-    gap = open_mouth > 0.6 or a10 > 0.15
+        _ellipse(img, (cx, m.ult[4, 1] - 2.5), (m.w * 0.75, 2.2), _mix(skin, np.clip(skin * 1.18, 0, 255), a24))
+        _ellipse(img, (cx, m.llb[4, 1] + 3.2), (m.w * 0.6, 2.4), _mix(skin, dark, 0.55 * a24))
+    gap = m.open_mouth > 0.6 or a10 > 0.15
     if gap:
-        interior = np.concatenate([ull, llu[::-1]])
+        interior = np.concatenate([m.ull, m.llu[::-1]])
         _poly(img, interior, (45, 18, 25))
-        teeth_h = min(2.0, 0.3 * open_mouth + 2.0 * a10)
+        teeth_h = min(2.0, 0.3 * m.open_mouth + 2.0 * a10)
         mid = slice(2, 7)
-        teeth = np.concatenate([ull[mid], (ull[mid] + [0, teeth_h])[::-1]])
+        teeth = np.concatenate([m.ull[mid], (m.ull[mid] + [0, teeth_h])[::-1]])
         _poly(img, teeth, (236, 232, 220))
-    _poly(img, np.concatenate([ult, ull[::-1]]), ident.lip)
-    _poly(img, np.concatenate([llu, llb[::-1]]), ident.lip * 1.05)
+    _poly(img, np.concatenate([m.ult, m.ull[::-1]]), ident.lip)
+    _poly(img, np.concatenate([m.llu, m.llb[::-1]]), ident.lip * 1.05)
     if not gap:
-        _line(img, ull, _mix(ident.lip * 0.5, (20, 10, 10), 0.8 * a24), 1 + int(a24 > 0.4))
-    # chin crease (moves with the jaw)
-    chin_y = cy + ident.face_h_lo + jaw - 8
-    _line(img, _bezier((cx - 6, chin_y), (cx, chin_y + 1.5), (cx + 6, chin_y)), _mix(skin, dark, 0.2 + 0.6 * a26),
+        _line(img, m.ull, _mix(ident.lip * 0.5, (20, 10, 10), 0.8 * a24), 1 + int(a24 > 0.4))
+
+
+def _draw_chin(img: np.ndarray, face: _Face) -> None:
+    """The chin crease, which moves down with the jaw (AU26)."""
+    (a26,) = face.of("AU26")
+    cx = face.cx
+    chin_y = face.cy + face.ident.face_h_lo + face.jaw - 8
+    _line(img, _bezier((cx - 6, chin_y), (cx, chin_y + 1.5), (cx + 6, chin_y)), _mix(face.skin, face.dark, 0.2 + 0.6 * a26),
           1 + int(a26 > 0.4))
 
-    # pose (similarity about the face centre), lighting, blur, noise
+
+def _camera(img: np.ndarray, scene: Scene, pose: Pose, rng: Optional[np.random.Generator]) -> np.ndarray:
+    """Pose (similarity about the face centre), lighting, blur, noise: float (112, 112, 3) -> uint8 RGB."""
     m = cv2.getRotationMatrix2D((56.0, 60.0), pose.roll, pose.scale)
     m[:, 2] += (pose.tx, pose.ty)
     img = cv2.warpAffine(img, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -68,7 +68,8 @@ def make_folds(index: FrameIndex, k: int = 4, seed: int = 0, rare_aus: Sequence[
     return fold_of_group[group]
 
 
-def fold_summary(index: FrameIndex, folds: np.ndarray, rare_aus: Sequence[str] = RARE_AUS) -> Dict[str, dict]:
+def _fold_summary(index: FrameIndex, folds: np.ndarray) -> Dict[str, dict]:
+    """Per fold (``fold<i>``): its videos, its frames and the positives of every AU (``folds.json``'s ``folds``)."""
     k = int(folds.max()) + 1
     frame_fold = folds[index.video_ids]
     out = {}
@@ -93,7 +94,7 @@ def write_folds(index: FrameIndex, folds: np.ndarray, out_dir: str, rare_aus: Se
         write_list_file(index, os.path.join(d, "train.txt"), frame_fold != f)
         write_list_file(index, os.path.join(d, "val.txt"), frame_fold == f)
     summary = {"k": k, "image_root": index.image_root, "source": index.source, "rare_aus": list(rare_aus),
-               "folds": fold_summary(index, folds, rare_aus)}
+               "folds": _fold_summary(index, folds)}
     atomic_write_text(os.path.join(out_dir, "folds.json"), json.dumps(summary, indent=1))
     if plot:
         plot_folds(summary, os.path.join(out_dir, "folds.png"))

@@ -17,23 +17,17 @@ keeps explicit paths instead.
 dropped because they hold -1 (not annotated), the frames dropped because their image is
 missing, and the videos skipped as malformed (``strict: false``).
 
-The index is cached on disk (:func:`save_index` / :func:`load_index`, one ``.npz``) under a key
-that the readers compute from the annotation files' sizes and modification times.
+The readers cache the index on disk, one ``.npz`` per read (:mod:`.index_cache`).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..constants import AU_NAMES, NUM_AUS
-from ..fileio import atomic_path
-
-CACHE_VERSION = 3
+from ..constants import NUM_AUS
 
 
 @dataclass
@@ -153,68 +147,6 @@ class FrameIndex:
     def __repr__(self) -> str:
         return (f"FrameIndex({len(self)} frames, {self.num_videos} videos, image_root={self.image_root!r}, "
                 f"source={self.source!r})")
-
-
-# ----------------------------------------------------------------------------------------- cache
-
-
-def cache_key(parts: Sequence) -> str:
-    """Hex digest of a JSON-able description (file names, sizes, mtimes, options)."""
-    text = json.dumps([CACHE_VERSION, *parts], sort_keys=True, default=str)
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
-
-
-def file_signature(path: str) -> list:
-    st = os.stat(path)
-    return [os.path.basename(path), st.st_size, st.st_mtime_ns]
-
-
-def save_index(index: FrameIndex, path: str) -> None:
-    """Write the index as one ``.npz`` (atomic: temp file, fsync, replace)."""
-    meta = {"image_root": index.image_root, "video_names": index.video_names, "video_dirs": index.video_dirs,
-            "name_formats": index.name_formats, "source": index.source, "skipped": index.report.skipped,
-            "report_videos": index.report.video_names, "au_names": list(AU_NAMES)}
-    arrays = {"video_ids": index.video_ids, "frames": index.frames, "labels": index.labels,
-              "rows": index.report.rows, "unannotated": index.report.unannotated, "missing": index.report.missing,
-              "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
-    if index.explicit_paths is not None:
-        arrays["explicit_paths"] = np.asarray(index.explicit_paths, dtype=str)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-
-def load_index(path: str) -> FrameIndex:
-    """Read an index written by :func:`save_index`."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        if meta.get("au_names") != list(AU_NAMES):
-            raise ValueError(f"{path}: index cache for other AUs {meta.get('au_names')}")
-        report = ReadReport(meta["report_videos"], z["rows"], z["unannotated"], z["missing"], meta["skipped"])
-        explicit = z["explicit_paths"].astype(object) if "explicit_paths" in z.files else None
-        return FrameIndex(meta["image_root"], meta["video_names"], meta["video_dirs"], meta["name_formats"],
-                          z["video_ids"], z["frames"], z["labels"], report, explicit, meta["source"],
-                          from_cache=True)
-
-
-def try_load_cache(path: Optional[str]) -> Optional[FrameIndex]:
-    if path is None or not os.path.isfile(path):
-        return None
-    try:
-        return load_index(path)
-    except Exception:  # a damaged or foreign cache file is rebuilt, never trusted
-        return None
-
-
-def try_save_cache(index: FrameIndex, path: Optional[str]) -> None:
-    if path is None:
-        return
-    try:
-        save_index(index, path)
-    except OSError as exc:  # read-only dataset folder: work without the cache
-        import warnings
-
-        warnings.warn(f"could not write the frame index cache {path}: {exc}", stacklevel=3)
 
 
 def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:

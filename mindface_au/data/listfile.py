@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..constants import NUM_AUS
 from ..fileio import atomic_write_text
 from .abaw import AnnotationError, parse_values
-from .index import FrameIndex, ReadReport, cache_key, file_signature, try_load_cache, try_save_cache
+from .index import FrameIndex, ReadReport
+from .index_cache import IndexCache
 
 _STEM = re.compile(r"^(.*?)(\d+)(\.[^./]+)$")
 
@@ -62,7 +63,8 @@ def read_list_file(path: str, image_root: Optional[str] = None, check_images: bo
         image_root: folder the image paths are relative to (default: the list file's folder).
         check_images: drop frames whose image is absent (each image folder is listed once).
         keep_partial: keep rows with some (not all) -1 values; default drops any row holding -1.
-        cache_dir: index cache folder (default ``<image_root>/.index_cache``); ``use_cache=False`` skips it.
+        cache_dir: index cache folder (default ``<image_root>/.index_cache``; :mod:`.index_cache`);
+            ``use_cache=False`` skips it.
     """
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isfile(path):
@@ -70,16 +72,22 @@ def read_list_file(path: str, image_root: Optional[str] = None, check_images: bo
     image_root = os.path.abspath(os.path.expanduser(image_root or os.path.dirname(path)))
     if check_images and not os.path.isdir(image_root):
         raise FileNotFoundError(f"{image_root}: image root of {path} not found")
-
-    cache_path = None
+    cache = None
     if use_cache:
-        key = cache_key(["list", path, image_root, check_images, keep_partial, file_signature(path)])
-        cache_dir = os.path.expanduser(cache_dir) if cache_dir else os.path.join(image_root, ".index_cache")
-        cache_path = os.path.join(cache_dir, f"list-{os.path.basename(path)}-{key}.npz")
-        cached = try_load_cache(cache_path)
-        if cached is not None and (not check_images or _dirs_unchanged(cached, cache_path)):
+        cache = IndexCache(cache_dir, image_root, "list", os.path.basename(path), [path], [path, keep_partial],
+                           check_images)
+        cached = cache.load()
+        if cached is not None:
             return cached
+    rel_paths, labels = _parse_lines(path)
+    index = _index_frames(path, image_root, rel_paths, labels, check_images, keep_partial)
+    if cache is not None:
+        cache.save(index)
+    return index
 
+
+def _parse_lines(path: str) -> Tuple[List[str], np.ndarray]:
+    """``(relative image paths ('/' separated), labels (N, 12) int8)`` of the non-blank lines of a list file."""
     with open(path, "rb") as f:
         text = f.read().decode("utf-8-sig", errors="strict")
     rel_paths, label_text, line_numbers = [], [], []
@@ -100,38 +108,57 @@ def read_list_file(path: str, image_root: Optional[str] = None, check_images: bo
     if not rel_paths:
         raise AnnotationError(path, 1, "the list file holds no frames")
     labels = parse_values("\n".join(label_text).encode("ascii"), NUM_AUS, path, np.asarray(line_numbers))
+    return rel_paths, labels
 
-    # videos = folders, in order of first appearance; frames grouped by video, file order kept
+
+def _present_images(image_root: str, dirs: Sequence[str], names: Sequence[str], rows: np.ndarray) -> np.ndarray:
+    """(N,) bool: False for the ``rows`` whose image ``<image_root>/<dir>/<name>`` is absent (a folder listed once)."""
+    listing = {}
+    present = np.ones(len(names), dtype=bool)
+    for i in rows:
+        d = dirs[i]
+        if d not in listing:
+            full = os.path.join(image_root, d)
+            listing[d] = set(os.listdir(full)) if os.path.isdir(full) else set()
+        present[i] = names[i] in listing[d]
+    return present
+
+
+def _index_frames(path: str, image_root: str, rel_paths: List[str], labels: np.ndarray, check_images: bool,
+                  keep_partial: bool) -> FrameIndex:
+    """The index of the parsed lines: videos = folders in order of first appearance, file order kept within."""
     dirs, names = zip(*(p.rpartition("/")[::2] for p in rel_paths))
     video_names, first_seen = np.unique(np.asarray(dirs, dtype=object), return_index=True)
     video_names = [str(v) for v in video_names[np.argsort(first_seen)]]
     code = {v: i for i, v in enumerate(video_names)}
     vid_all = np.fromiter((code[d] for d in dirs), dtype=np.int32, count=len(dirs))
-    order = np.argsort(vid_all, kind="stable")
-
     n_videos = len(video_names)
     rows = np.bincount(vid_all, minlength=n_videos).astype(np.int64)
-    if keep_partial:
-        keep = (labels >= 0).any(axis=1)
-    else:
-        keep = (labels >= 0).all(axis=1)
+    keep = (labels >= 0).any(axis=1) if keep_partial else (labels >= 0).all(axis=1)
     unannotated = np.bincount(vid_all[~keep], minlength=n_videos).astype(np.int64)
     missing = np.zeros(n_videos, dtype=np.int64)
     if check_images:
-        listing = {}
-        present = np.ones(len(rel_paths), dtype=bool)
-        for i in np.flatnonzero(keep):
-            d = dirs[i]
-            if d not in listing:
-                full = os.path.join(image_root, d)
-                listing[d] = set(os.listdir(full)) if os.path.isdir(full) else set()
-            present[i] = names[i] in listing[d]
+        present = _present_images(image_root, dirs, names, np.flatnonzero(keep))
         missing = np.bincount(vid_all[keep & ~present], minlength=n_videos).astype(np.int64)
         keep &= present
-
+    order = np.argsort(vid_all, kind="stable")
     sel = order[keep[order]]
     video_ids = vid_all[sel]
-    # frame numbers: the digits of the file name, else the position in the video (1-based)
+    frames, formats, need_paths = _frame_numbers(names, sel, video_ids, n_videos)
+    explicit = np.asarray([rel_paths[i] for i in sel.tolist()], dtype=object) if need_paths else None
+    report = ReadReport(video_names, rows, unannotated, missing, {})
+    return FrameIndex(image_root, video_names, list(video_names), formats, video_ids.astype(np.int32), frames,
+                      labels[sel], report, explicit, source=path)
+
+
+def _frame_numbers(names: Sequence[str], sel: np.ndarray, video_ids: np.ndarray,
+                   n_videos: int) -> Tuple[np.ndarray, List[str], bool]:
+    """``(frames (K,) int32, name format per video, whether explicit paths are needed)`` of the kept rows ``sel``.
+
+    A frame's number is the digits of its file name, else its 1-based position in the video; a
+    video whose names follow one pattern (:func:`_name_format`) gets that format, otherwise the
+    index keeps explicit paths.
+    """
     frames = np.zeros(len(sel), dtype=np.int32)
     parsed = []
     for j, i in enumerate(sel.tolist()):
@@ -142,60 +169,18 @@ def read_list_file(path: str, image_root: Optional[str] = None, check_images: bo
     per_video = {}
     for j, v in enumerate(video_ids.tolist()):
         per_video.setdefault(v, []).append(j)
-    formats, explicit = ["{:05d}.jpg"] * n_videos, None
+    formats, need_paths = ["{:05d}.jpg"] * n_videos, False
     for v, js in per_video.items():
         items = [parsed[j] for j in js]
         fmt = None if any(it is None for it in items) else _name_format(items)
         if fmt is None:
-            explicit = True
+            need_paths = True
             for pos, j in enumerate(js, start=1):
                 if parsed[j] is None:
                     frames[j] = pos
         else:
             formats[v] = fmt
-    if explicit:
-        explicit = np.asarray([rel_paths[i] for i in sel.tolist()], dtype=object)
-    else:
-        explicit = None
-    report = ReadReport(video_names, rows, unannotated, missing, {})
-    index = FrameIndex(image_root, video_names, list(video_names), formats, video_ids.astype(np.int32), frames,
-                       labels[sel], report, explicit, source=path)
-    if check_images and cache_path is not None:
-        mtimes = _dir_mtimes(index)
-        try_save_cache(index, cache_path)
-        _write_dir_stamp(cache_path, mtimes)
-    else:
-        try_save_cache(index, cache_path)
-    return index
-
-
-def _dir_mtimes(index: FrameIndex) -> dict:
-    out = {}
-    for d in index.video_dirs:
-        full = os.path.join(index.image_root, d)
-        out[d] = os.stat(full).st_mtime_ns if os.path.isdir(full) else None
-    return out
-
-
-def _write_dir_stamp(cache_path: str, mtimes: dict) -> None:
-    import json
-
-    try:
-        atomic_write_text(cache_path + ".dirs.json", json.dumps(mtimes))
-    except OSError:
-        pass
-
-
-def _dirs_unchanged(index: FrameIndex, cache_path: str) -> bool:
-    """True when every image folder of the cached index has the modification time it had then."""
-    import json
-
-    try:
-        with open(cache_path + ".dirs.json", encoding="utf-8") as f:
-            stamp = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return stamp == _dir_mtimes(index)
+    return frames, formats, need_paths
 
 
 def write_list_file(index: FrameIndex, path: str, rows: Optional[np.ndarray] = None) -> int:

@@ -10,9 +10,9 @@ from tqdm import tqdm
 
 from mindspore.train import Callback
 
-from ..evaluation import format_f1_table, plot_curves, plot_f1_bars
+from ..evaluation import format_f1_table, plot_curves, plot_f1_bars, score
 from ..fileio import atomic_write_text, read_jsonl
-from .evaluator import predict_probs, score
+from .evaluator import predict_probs
 from .optim import lr_schedule
 from .state import LAST, save_best, save_training_state, selection_score, trained_on
 
@@ -202,7 +202,7 @@ class TrainingLoop(Callback):
         probs, labels = predict_probs(self.net, self.val_dataset, desc=f"eval {epoch}", progress=self.progress
                                       and self.is_writer)
         threshold = self.cfg["eval"]["threshold"]
-        result = score(probs, labels, threshold)
+        result = score(probs, labels, threshold).as_dict()
         self.set_train_mode()
         best_by = self.cfg["train"]["best_by"]
         value = selection_score(result, best_by)

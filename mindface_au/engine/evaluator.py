@@ -1,9 +1,12 @@
-"""Run a network over an evaluation dataset and score it (per-AU F1 at 0.5 and at the best thresholds).
+"""Run networks over an evaluation dataset: one network (:func:`predict_probs`, training's validation)
+or checkpoints and weighted ensembles over a split (:func:`predict_checkpoints`, ``mindface-au eval``).
 
-The training loop's validation uses these; evaluating saved checkpoints (one or an ensemble) is
-:func:`mindface_au.evaluation.evaluate.predict_checkpoints`.
+Scoring the probabilities is :func:`mindface_au.evaluation.score` (numpy only).
 """
 from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -11,7 +14,7 @@ from tqdm import tqdm
 import mindspore as ms
 import mindspore.nn as nn
 
-from ..evaluation import all_positive_f1, best_thresholds, f1_per_au
+from ..evaluation.ensemble import weighted_mean
 from ..models import WithSigmoid
 
 
@@ -31,17 +34,30 @@ def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = Tr
     return np.concatenate(probs).astype(np.float32), np.concatenate(labels).astype(np.int8)
 
 
-def score(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
-    """Per-AU F1 and mean at ``threshold``, the best per-AU thresholds, and the all-positive baseline."""
-    per_au = f1_per_au(probs, labels, threshold)
-    thresholds, best = best_thresholds(probs, labels)
-    baseline = all_positive_f1(labels)
-    return {
-        "mean_f1": float(per_au.mean()),
-        "per_au_f1": per_au.tolist(),
-        "thresholds": thresholds.tolist(),
-        "best_threshold_mean_f1": float(best.mean()),
-        "best_threshold_per_au_f1": best.tolist(),
-        "all_positive_mean_f1": float(np.mean(baseline)),
-        "num_frames": int(len(probs)),
-    }
+def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Optional[str] = None,
+                        list_file: Optional[str] = None, progress: bool = True, index=None) -> dict:
+    """Probabilities of one checkpoint or a weighted ensemble over an evaluation split.
+
+    Returns ``{'probs' (N, n) float32, 'labels' (N, n) int8, 'video_ids' (N,) str: the video name
+    of each frame, 'frames' (N,) 1-based frame numbers}`` in dataset order (the arguments of
+    :func:`mindface_au.evaluation.save_predictions`); with several checkpoints ``probs`` is their
+    weighted mean (``weights``: one per checkpoint, default equal). Every checkpoint is rebuilt from
+    ``cfg`` (one architecture for all). ``index`` (a FrameIndex) replaces the split, e.g. the
+    unlabelled test videos of :func:`mindface_au.data.read_image_folders`. Set the device first
+    (:func:`mindface_au.cli.setup_from_config`).
+    """
+    from ..factory import restore_model
+    from ..pipeline import build_eval_dataset
+
+    if not ckpts:
+        raise ValueError("no checkpoints to evaluate")
+    dataset, index = build_eval_dataset(cfg, split=split, list_file=list_file, index=index)
+    all_probs, labels = [], None
+    for path in ckpts:
+        net, _ = restore_model(cfg, path)
+        probs, labels = predict_probs(net, dataset, desc=os.path.basename(path), progress=progress)
+        all_probs.append(probs)
+    probs = all_probs[0] if len(all_probs) == 1 else weighted_mean(all_probs, weights)
+    names = np.asarray(index.video_names)
+    return {"probs": probs.astype(np.float32), "labels": labels, "video_ids": names[np.asarray(index.video_ids)],
+            "frames": np.asarray(index.frames)}

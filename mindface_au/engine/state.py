@@ -27,7 +27,7 @@ BEST = "best.ckpt"
 INITIAL_STATE = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "loss_sum": 0.0, "loss_count": 0,
                  "best_epoch": 0, "best_score": -1.0}
 
-# train.best_by -> the key of an evaluation result (engine.evaluator.score) it compares
+# train.best_by -> the key of an evaluation result (evaluation.AUScore.as_dict) it compares
 BEST_BY = {"f1_at_0.5": "mean_f1", "f1_best_thresholds": "best_threshold_mean_f1"}
 
 

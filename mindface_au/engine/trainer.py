@@ -23,7 +23,7 @@ from mindspore.train import Model
 
 from ..config import dump_config, load_config
 from ..losses import build_loss
-from ..models import build_model
+from ..factory import build_model
 from ..fileio import remove_partial_files
 from ..runtime import default_amp_level, distributed_env, setup_for_config
 from .callbacks import WORK_FILES, TrainingLoop, format_summary, write_run_files
@@ -79,7 +79,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     so a run killed at any moment finishes as if it had not been.
     ``stop_after_steps`` ends the run early after that many steps (tests of interruption).
     """
-    from ..data import build_eval_dataset, build_train_dataset
+    from ..pipeline import build_eval_dataset, build_train_dataset
 
     setup_for_config(cfg)  # an absent device: ConfigError naming device and its recipe
     rank, group_size = distributed_env()
@@ -152,7 +152,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
         if resume:
             loop.summary = write_run_files(work_dir, state, best_meta, cfg, loop.log.read())
     # corrupt JPEGs met during an epoch are named in a warning at its end
-    from ..data import UnreadableImageReport
+    from ..pipeline import UnreadableImageReport
 
     if partial and state["step_in_epoch"] >= steps_per_epoch:  # stopped between the last step and the evaluation
         loop.finish_epoch()

@@ -1,14 +1,15 @@
-"""Evaluation: ABAW F1 metrics, threshold search, temporal smoothing, ensembles, submissions, reports.
+"""Evaluation: ABAW F1 scores (:func:`score`), decision thresholds, temporal smoothing, ensembles,
+submissions, reports.
 
 Everything here works on numpy arrays in the Aff-Wild2 AU order of
-:data:`mindface_au.constants.AU_NAMES`; only :class:`AUF1Metric` and :func:`predict_checkpoints`
-(running checkpoints over a split) touch MindSpore, on first use.
+:data:`mindface_au.constants.AU_NAMES` and imports no MindSpore: running networks over a split is
+:mod:`mindface_au.engine.evaluator`, the ``Model.eval`` metric :mod:`mindface_au.engine.metric`.
 """
 from .ensemble import AUTHORS_WEIGHTS, normalise_weights, weighted_mean
-from .evaluate import evaluate_predictions, predict_checkpoints
-from .metrics import (all_positive_f1, as_thresholds, best_thresholds, binarize, binary_f1,
-                      f1_over_grid, f1_per_au, mean_f1)
+from .evaluate import evaluate_predictions
+from .metrics import all_positive_f1, best_thresholds, binarize, binary_f1, f1_over_grid, f1_per_au, mean_f1
 from .predictions import load_predictions, save_predictions
+from .scoring import AUScore, score
 from .report import (format_f1_table, plot_au_timeline, plot_curves, plot_f1_bars, plot_folds, plot_image_grid,
                      plot_positive_rates,
                      plot_sweep)
@@ -17,22 +18,16 @@ from .smoothing import (PAPER_LABEL_K, PAPER_PROB_K, apply_postprocess, best_swe
 from .submission import (ABAW6_HEADER, abaw6_rows, fill_missing_frames, image_location, order_by_template,
                          parse_image_location, read_abaw5, read_abaw5_file, read_abaw6, read_abaw6_locations,
                          read_frame_counts, write_abaw5, write_abaw6, write_submission)
-
-
-def __getattr__(name):  # MindSpore only on first use of the Metric
-    if name == "AUF1Metric":
-        from .ms_metric import AUF1Metric
-
-        return AUF1Metric
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .thresholds import as_thresholds, read_threshold_file, resolve_thresholds
 
 
 __all__ = [
     "AUTHORS_WEIGHTS", "normalise_weights", "weighted_mean",
-    "evaluate_predictions", "predict_checkpoints",
-    "AUF1Metric", "all_positive_f1", "as_thresholds", "best_thresholds", "binarize", "binary_f1", "f1_over_grid",
+    "evaluate_predictions",
+    "all_positive_f1", "best_thresholds", "binarize", "binary_f1", "f1_over_grid",
     "f1_per_au", "mean_f1",
     "load_predictions", "save_predictions",
+    "AUScore", "score",
     "format_f1_table", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_folds", "plot_image_grid",
     "plot_positive_rates", "plot_sweep",
     "PAPER_LABEL_K", "PAPER_PROB_K", "apply_postprocess", "best_sweep_row", "parse_smooth_spec", "read_sweep_csv", "smooth_labels",
@@ -40,4 +35,5 @@ __all__ = [
     "ABAW6_HEADER", "abaw6_rows", "fill_missing_frames", "image_location", "order_by_template", "parse_image_location",
     "read_abaw5", "read_abaw5_file", "read_abaw6", "read_abaw6_locations", "read_frame_counts", "write_abaw5",
     "write_abaw6", "write_submission",
+    "as_thresholds", "read_threshold_file", "resolve_thresholds",
 ]

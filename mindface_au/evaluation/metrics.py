@@ -1,4 +1,4 @@
-"""Per-AU F1 (the ABAW metric), per-AU threshold search, and a MindSpore ``Metric`` for ``Model.eval``.
+"""Per-AU F1 (the ABAW metric) and per-AU threshold search (:func:`mindface_au.evaluation.score` combines them).
 
 Conventions used everywhere in :mod:`mindface_au.evaluation`:
 
@@ -13,14 +13,13 @@ Conventions used everywhere in :mod:`mindface_au.evaluation`:
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence, Tuple, Union
+from typing import Iterable, Tuple
 
 import numpy as np
 from sklearn.metrics import f1_score
 
 from ..constants import THRESHOLD_GRID
-
-ThresholdLike = Union[float, Sequence[float], np.ndarray]
+from .thresholds import ThresholdLike, as_thresholds
 
 
 # --------------------------------------------------------------------------- input checks
@@ -37,11 +36,12 @@ def check_probs_labels(probs, labels, name: str = "probs") -> Tuple[np.ndarray, 
     if not np.all(np.isfinite(p)):
         bad = np.argwhere(~np.isfinite(p))[0]
         raise ValueError(f"{name} holds a non-finite value at row {bad[0]}, column {bad[1]}")
-    y = _as_label_array(y)
+    y = as_label_array(y)
     return p, y
 
 
-def _as_label_array(y: np.ndarray) -> np.ndarray:
+def as_label_array(y: np.ndarray) -> np.ndarray:
+    """Labels (any shape) -> int8 in {-1, 0, 1} (bool or float 0./1./-1. accepted, anything else refused)."""
     if y.dtype == bool:
         return y.astype(np.int8)
     ok = (y == 0) | (y == 1) | (y == -1)
@@ -50,18 +50,6 @@ def _as_label_array(y: np.ndarray) -> np.ndarray:
         raise ValueError(f"labels must be 0, 1 or -1 (not annotated); got {y[tuple(bad)]!r} at row {bad[0]}, "
                          f"column {bad[1]}")
     return y.astype(np.int8)
-
-
-def as_thresholds(thresholds: ThresholdLike, n_aus: int) -> np.ndarray:
-    """A scalar or (n_aus,) threshold -> float64 array (n_aus,)."""
-    t = np.asarray(thresholds, dtype=np.float64)
-    if t.ndim == 0:
-        t = np.full(n_aus, float(t))
-    if t.shape != (n_aus,):
-        raise ValueError(f"thresholds must be a scalar or have shape ({n_aus},), got shape {t.shape}")
-    if not np.all(np.isfinite(t)):
-        raise ValueError(f"thresholds must be finite, got {t.tolist()}")
-    return t
 
 
 def binarize(probs, thresholds: ThresholdLike = 0.5) -> np.ndarray:
@@ -123,7 +111,7 @@ def all_positive_f1(labels) -> np.ndarray:
 
     Equals 2P / (P + N_annotated) per AU. Take ``.mean()`` for the mean F1.
     """
-    y = _as_label_array(np.asarray(labels))
+    y = as_label_array(np.asarray(labels))
     if y.ndim != 2:
         raise ValueError(f"labels must be 2-D (N, n_aus), got shape {y.shape}")
     return f1_per_au(np.ones(y.shape, dtype=np.float64), y, 0.5)
@@ -166,22 +154,3 @@ def best_thresholds(probs, labels, grid: Iterable[float] = THRESHOLD_GRID) -> Tu
     table = f1_over_grid(probs, labels, g)
     best = np.argmax(table, axis=0)  # first maximum = lowest threshold
     return g[best].copy(), table[best, np.arange(table.shape[1])]
-
-
-# --------------------------------------------------------------------------- MindSpore Metric
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out
-
-
-def __getattr__(name):  # AUF1Metric needs MindSpore: it lives in .ms_metric, imported on first use
-    if name == "AUF1Metric":
-        from .ms_metric import AUF1Metric
-
-        return AUF1Metric
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

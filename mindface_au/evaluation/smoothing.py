@@ -35,7 +35,8 @@ import numpy as np
 
 from ..constants import AU_NAMES
 from ..fileio import atomic_write_text
-from .metrics import ThresholdLike, as_thresholds, binarize, binary_f1, check_probs_labels
+from .metrics import binarize, binary_f1, check_probs_labels
+from .thresholds import ThresholdLike, as_thresholds
 
 EDGES = ("clip", "keep")
 TIES = ("keep", "positive", "negative")
@@ -193,9 +194,6 @@ def parse_smooth_spec(text: Optional[str]) -> tuple:
 
 
 # --------------------------------------------------------------------------- Table 2 sweep
-SWEEP_METHODS = ("none", "prob", "label", "prob+label")
-
-
 def _row(method: str, prob_k: int, label_k: int, per_au: np.ndarray, au_names: Sequence[str]) -> dict:
     row = {"method": method, "prob_k": int(prob_k), "label_k": int(label_k), "mean_f1": float(per_au.mean())}
     row.update({name: float(v) for name, v in zip(au_names, per_au)})

@@ -16,7 +16,7 @@
 
 A video's number of frames comes from a ``video,frames`` CSV (:func:`read_frame_counts`), else
 from its last image. :func:`write_submission` does all of it from flat per-frame arrays (what
-:func:`mindface_au.evaluation.evaluate.predict_checkpoints` returns). Every file is written
+:func:`mindface_au.engine.evaluator.predict_checkpoints` returns). Every file is written
 atomically (temporary file, fsync, replace).
 """
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ..cli import resolve_threshold
+from ..evaluation.thresholds import resolve_thresholds
 from .predictor import AUPredictor, sidecar_path
 from .run import InferOptions, process_input
 from .sources import ArraySource, SourceError, expand_inputs, is_video_file
@@ -145,15 +145,8 @@ class AUDetector:
 
     def set_threshold(self, threshold) -> None:
         """Change the decision thresholds (any value ``threshold=`` takes)."""
-        n = len(self.au_names)
-        if isinstance(threshold, (str, int, float)):
-            value = resolve_threshold(str(threshold), self.saved_thresholds, self.au_names,
-                                      saved_source=str(self.model_path or "the model"))
-        else:
-            value = np.asarray(threshold, np.float32)
-        self.thresholds = np.broadcast_to(np.asarray(value, np.float32), (n,)).copy()
-        if not np.all((self.thresholds >= 0) & (self.thresholds <= 1)):
-            raise ValueError(f"thresholds must lie in [0, 1], got {self.thresholds.tolist()}")
+        self.thresholds = resolve_thresholds(threshold, self.saved_thresholds, self.au_names,
+                                             saved_source=str(self.model_path or "the model"))
         self.predictor.thresholds = self.thresholds
 
     # ------------------------------------------------------------------ the loop, shared with tools/infer.py

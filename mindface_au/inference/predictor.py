@@ -24,6 +24,7 @@ import numpy as np
 
 from ..constants import AU_NAMES
 from ..evaluation.metrics import binarize
+from ..evaluation.thresholds import resolve_thresholds
 from ..fileio import atomic_write_text
 
 from ..transforms import eval_preprocess as preprocess  # noqa: E402  (the eval transform of training)
@@ -55,10 +56,7 @@ class AUPredictor:
         self.resize = int(resize)
         self.norm = norm
         self.au_names = list(au_names)
-        n = len(self.au_names)
-        self.thresholds = np.full(n, 0.5, np.float32) if thresholds is None else np.asarray(thresholds, np.float32)
-        if self.thresholds.shape != (n,):
-            raise ValueError(f"thresholds must have {n} values, got {self.thresholds.shape}")
+        self.thresholds = resolve_thresholds(0.5 if thresholds is None else thresholds, au_names=self.au_names)
         self.batch_size = int(batch_size)
         self.backend = backend
         self.precision = precision
@@ -67,7 +65,7 @@ class AUPredictor:
     @classmethod
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
-        from ..weights import config_from_checkpoint, restore_model
+        from ..factory import config_from_checkpoint, restore_model
         from ..models import WithSigmoid
         from ..runtime import setup_for_config
 

@@ -27,11 +27,22 @@ from mindspore.common.initializer import Normal, Zero
 
 import inspect
 
+from ..convert import convert_state_dict
+from ..presets import AU_NET_PRESETS
 from .fusion import AttentionFusion, FixedFusion, fuse
 from .graph import AURelationLearning
 from .layers import PerTokenDense, TokenDense
 from .lrp import LocalRegionPerception
-from .registry import ModelDefaults, create_model, list_models, register_model
+from .registry import list_models, model_entrypoint, register_model
+
+
+def checkpoint_filter_fn(state_dict, model, strict: bool = True, source: str = "<state_dict>"):
+    """The authors' PyTorch checkpoint (mmcls keys, ``module.`` stripped) -> this network's parameters.
+
+    ``model`` is the AUNet to fill (or its {parameter name: shape}). Returns ``(params, report)``:
+    {MindSpore name: float32 array} and the :class:`~mindface_au.convert.ConversionReport`.
+    """
+    return convert_state_dict(state_dict, "authors", model, strict=strict, source=source)
 
 
 class AUNet(nn.Cell):
@@ -45,6 +56,9 @@ class AUNet(nn.Cell):
         node_classifier: ``shared`` (one Dense(C -> 1) for every AU node, the authors' code) or
             ``per_au`` (a weight vector and bias per AU).
     """
+
+    #: the PyTorch layout of this network's foreign weights (``weights.load_weights`` of a ``.pth``)
+    checkpoint_filter_fn = staticmethod(checkpoint_filter_fn)
 
     def __init__(self, backbone: nn.Cell, num_aus: int = 12, lrp=None, arl=None, fusion=None,
                  node_classifier: str = "shared"):
@@ -187,7 +201,7 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
     lrp, arl = dict(lrp or {}), dict(arl or {})
     if backbone not in list_models("backbone"):
         raise KeyError(f"unknown backbone {backbone!r}; registered: {list_models('backbone')}")
-    bb = create_model(backbone, input_size=input_size, dropout=dropout)
+    bb = model_entrypoint(backbone)(input_size=input_size, dropout=dropout)
     channels = bb.out_channels
     lrp_cell = arl_cell = None
     if lrp.pop("enabled", True):
@@ -198,38 +212,15 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
     return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell, node_classifier)
 
 
-#: The presets: name -> (backbone, fusion kind). Each is ``au_net`` with these defaults.
-PRESETS = {
-    "au_net_r100_attention": ("iresnet100", "attention"),
-    "au_net_r100_fixed": ("iresnet100", "fixed"),
-    "au_net_r50_attention": ("iresnet50", "attention"),
-    "au_net_r18_attention": ("iresnet18", "attention"),
-}
-
-
 def _register_preset(name: str, backbone: str, fusion_kind: str) -> None:
+    """Register ``name`` as ``au_net`` (its defaults: :data:`mindface_au.presets.AU_NET_PRESETS`)."""
     def factory(**kwargs):
         return au_net(**kwargs)
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = f"{name}: AUNet with {backbone}, LRP, ARL (k=4, dots) and {fusion_kind} fusion."
-    defaults = ModelDefaults(kwargs={"backbone": backbone, "fusion": {"kind": fusion_kind}},
-                             input_size=112, norm="imagenet", resize=128, url="", file="")
-    register_model(name, defaults=defaults)(factory)
+    register_model(name)(factory)
 
 
-for _name, (_backbone, _kind) in PRESETS.items():
+for _name, (_backbone, _kind) in AU_NET_PRESETS.items():
     _register_preset(_name, _backbone, _kind)
-
-#: ``cfg['model']`` keys that are not arguments of the network factory.
-NOT_ARCHITECTURE = ("name", "backbone_init")
-
-
-def build_model(cfg: dict) -> AUNet:
-    """The network of a loaded config: ``create_model(cfg['model']['name'], **architecture keys)``.
-
-    :func:`mindface_au.config.load_config` has already put the preset's choices into every
-    ``model`` key the recipe, its bases and ``--set`` left unset, so the config says what is built.
-    """
-    m = cfg["model"]
-    return create_model(m["name"], **{k: v for k, v in m.items() if k not in NOT_ARCHITECTURE})

@@ -35,6 +35,7 @@ from typing import Sequence
 import mindspore.nn as nn
 from mindspore.common.initializer import HeNormal
 
+from ..convert import convert_state_dict
 from .registry import register_model
 
 BN_EPS = 1e-5
@@ -94,6 +95,15 @@ def feature_map_size(input_size: int, num_stages: int = 4) -> int:
     return s
 
 
+def checkpoint_filter_fn(state_dict, model, strict: bool = True, source: str = "<state_dict>"):
+    """An insightface ``arcface_torch`` state_dict (the table above) -> this IResNet's parameters.
+
+    ``model`` is the IResNet to fill (or its {parameter name: shape}). Returns ``(params, report)``:
+    {MindSpore name: float32 array} and the :class:`~mindface_au.convert.ConversionReport`.
+    """
+    return convert_state_dict(state_dict, "insightface", model, strict=strict, source=source)
+
+
 class IResNet(nn.Cell):
     """IResNet: (B, 3, S, S) -> (feature map (B, widths[-1], s, s), embedding (B, embedding_dim)).
 
@@ -104,6 +114,9 @@ class IResNet(nn.Cell):
         input_size: input side S; sets the fc's input size widths[-1] * s * s.
         dropout: dropout probability before ``fc`` (0 in the paper).
     """
+
+    #: the PyTorch layout of this network's foreign weights (``weights.load_weights`` of a ``.pth``)
+    checkpoint_filter_fn = staticmethod(checkpoint_filter_fn)
 
     def __init__(self, layers: Sequence[int], widths: Sequence[int] = (64, 128, 256, 512),
                  embedding_dim: int = 512, input_size: int = 112, dropout: float = 0.0):
@@ -163,4 +176,4 @@ def count_params(cell: nn.Cell, trainable_only: bool = False) -> int:
                    if not p.name.endswith(("moving_mean", "moving_variance"))))
 
 
-__all__ = ["IResNet", "IBasicBlock", "ARCHS", "feature_map_size", "count_params"]
+__all__ = ["IResNet", "IBasicBlock", "ARCHS", "feature_map_size", "count_params", "checkpoint_filter_fn"]

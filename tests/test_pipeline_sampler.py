@@ -6,7 +6,7 @@ import mindspore.dataset as ds
 
 from mindface_au.constants import AU_NAMES, RARE_AUS
 from mindface_au.data import FrameIndex, ReadReport
-from mindface_au.data.sampler import ResampleSampler
+from mindface_au.pipeline.sampler import ResampleSampler
 
 LENGTHS = [95, 100, 57, 3, 210, 40, 10]
 RARE_COLS = [AU_NAMES.index(a) for a in RARE_AUS]

@@ -1,4 +1,4 @@
-"""The GeneratorDataset pipeline: batch shapes, normalisation, eval order, corrupt images replaced and counted."""
+"""The MindSpore pipeline (mindface_au.pipeline): batch shapes, normalisation, eval order, corrupt images replaced and counted."""
 import os
 import warnings
 
@@ -8,7 +8,8 @@ import pytest
 
 from mindface_au.config import ConfigError, load_config
 from mindface_au.constants import IMAGENET_MEAN, IMAGENET_STD
-from mindface_au.data import build_eval_dataset, build_train_dataset, make_synthetic_affwild2
+from mindface_au.data import make_synthetic_affwild2
+from mindface_au.pipeline import build_eval_dataset, build_train_dataset
 from mindface_au.transforms import eval_resize
 
 

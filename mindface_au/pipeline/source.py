@@ -1,15 +1,8 @@
-"""The input pipeline: a random-access source of raw JPEG bytes + labels, MindSpore vision ops after it.
+"""The random-access source of the input pipeline: raw JPEG bytes + labels of a :class:`~mindface_au.data.FrameIndex`.
 
-``GeneratorDataset(JpegSource)`` yields, per frame, ``(image uint8 (L,) JPEG bytes, label float32
-(12,))``; decoding and augmentation run as ``mindspore.dataset.vision`` ops in ``.map`` (C++
-threads, no Python per pixel):
-
-* train: Decode -> RandomResizedCrop(S, scale, ratio) -> RandomHorizontalFlip(0.5) ->
-  RandomApply([RandomColorAdjust(0.2, 0.2, 0.2, 0.2)], p=0.3) -> Normalize -> HWC2CHW;
-* eval: Decode -> Resize(eval_resize(S, resize)) -> CenterCrop(S) -> Normalize -> HWC2CHW
-  (resize 128 + centre crop 112 at S = 112; normalisation and resize rule: :mod:`mindface_au.transforms`);
-
-then ``.batch``: image float32 (B, 3, S, S), label float32 (B, 12).
+``GeneratorDataset(JpegSource(index))`` yields, per frame, ``(image uint8 (L,) JPEG bytes, label
+float32 (12,))``; decoding and augmentation run after it as MindSpore vision ops
+(:mod:`mindface_au.pipeline.ops`).
 
 Unreadable images never stop a run: the source checks each file it reads (a reduced-size
 OpenCV decode, ~0.04 ms at 112x112; MindSpore's decoder can crash the process on some corrupt
@@ -27,20 +20,16 @@ import warnings
 from typing import Dict, List, Optional
 
 import numpy as np
-
-import mindspore.dataset as ds
-import mindspore.dataset.transforms as T
-import mindspore.dataset.vision as V
 from mindspore.train import Callback
 
-from ..transforms import eval_resize, norm_stats
-from .index import FrameIndex
-from .jpeg import jpeg_is_readable, read_checked  # noqa: F401  (jpeg_is_readable re-exported)
+from ..data.index import FrameIndex
+from ..data.jpeg import read_checked
 
 logger = logging.getLogger(__name__)
 
+
 class UnreadableImagesError(RuntimeError):
-    pass
+    """Too many consecutive unreadable images: the image root is most likely wrong."""
 
 
 class JpegSource:
@@ -132,42 +121,3 @@ class UnreadableImageReport(Callback):
         epoch = run_context.original_args().cur_epoch_num
         for src in self.sources:
             src.flush_report(f"epoch {epoch}")
-
-
-def normalize_op(norm: str):
-    """``V.Normalize`` with the mean and std of :data:`mindface_au.transforms.NORMS` ``[norm]``."""
-    mean, std = norm_stats(norm)
-    return V.Normalize(mean=mean.tolist(), std=std.tolist(), is_hwc=True)
-
-
-def train_transforms(size: int, norm: str = "imagenet", scale=(0.08, 1.0), ratio=(0.75, 4 / 3), flip_p: float = 0.5,
-                     color_jitter=(0.2, 0.2, 0.2, 0.2), color_jitter_p: float = 0.3, augment: bool = True) -> list:
-    """Vision ops of the training pipeline (JPEG bytes -> float32 (3, S, S)); ``augment=False``: eval ops."""
-    if not augment:
-        return eval_transforms(size, norm)
-    ops = [V.Decode(), V.RandomResizedCrop(size, scale=tuple(scale), ratio=tuple(ratio))]
-    if flip_p > 0:
-        ops.append(V.RandomHorizontalFlip(flip_p))
-    if color_jitter_p > 0 and any(color_jitter):
-        b, c, s, h = color_jitter
-        ops.append(T.RandomApply([V.RandomColorAdjust(brightness=b, contrast=c, saturation=s, hue=h)],
-                                 prob=color_jitter_p))
-    return ops + [normalize_op(norm), V.HWC2CHW()]
-
-
-def eval_transforms(size: int, norm: str = "imagenet", resize: int = 128) -> list:
-    """Vision ops of evaluation: Decode -> Resize(resize*S/112) -> CenterCrop(S) -> Normalize -> HWC2CHW."""
-    return [V.Decode(), V.Resize(eval_resize(size, resize)), V.CenterCrop(size), normalize_op(norm), V.HWC2CHW()]
-
-
-def make_dataset(index: FrameIndex, ops: list, batch_size: int, sampler=None, drop_remainder: bool = False,
-                 num_workers: int = 2) -> ds.Dataset:
-    """``GeneratorDataset(JpegSource(index))`` -> map(ops) -> batch; the source is ``dataset.jpeg_source``."""
-    source = JpegSource(index)
-    kwargs = {"sampler": sampler} if sampler is not None else {"shuffle": False}
-    dataset = ds.GeneratorDataset(source, column_names=["image", "label"], num_parallel_workers=1,
-                                  python_multiprocessing=False, **kwargs)
-    dataset = dataset.map(operations=ops, input_columns="image", num_parallel_workers=num_workers)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder, num_parallel_workers=1)
-    dataset.jpeg_source = source
-    return dataset

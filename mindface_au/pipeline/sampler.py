@@ -27,7 +27,7 @@ import numpy as np
 import mindspore.dataset as ds
 
 from ..constants import AU_NAMES, RARE_AUS
-from .index import FrameIndex
+from ..data.index import FrameIndex
 
 
 class ResampleSampler(ds.Sampler):

@@ -1,7 +1,4 @@
-"""``AUF1Metric``: the ABAW F1 metrics of :mod:`.metrics` as a ``mindspore.train.Metric`` (``Model.eval``).
-
-The only part of :mod:`mindface_au.evaluation` that imports MindSpore.
-"""
+"""``AUF1Metric``: :func:`mindface_au.evaluation.score` as a ``mindspore.train.Metric`` (``Model.eval``)."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -10,7 +7,20 @@ import numpy as np
 from mindspore.train import Metric, rearrange_inputs
 
 from ..constants import THRESHOLD_GRID
-from .metrics import ThresholdLike, _as_label_array, _sigmoid, best_thresholds, f1_per_au
+from ..evaluation.metrics import as_label_array
+from ..evaluation.scoring import score
+from ..evaluation.thresholds import ThresholdLike
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function of an array, in float64 (any shape)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out
 
 
 class AUF1Metric(Metric):
@@ -18,17 +28,14 @@ class AUF1Metric(Metric):
 
     ``update(logits, labels)`` takes (B, C) logits (sigmoid is applied; pass ``from_logits=False``
     for probabilities) and (B, C) labels in {-1, 0, 1} as Tensors or numpy arrays, and keeps them.
-    ``eval()`` returns a dict::
+    ``eval()`` returns :meth:`AUScore.as_dict <mindface_au.evaluation.AUScore.as_dict>` of everything
+    seen (``mean_f1`` at ``threshold``, ``per_au_f1``, ``thresholds`` (best per AU over ``grid``),
+    ``best_threshold_mean_f1``, ``best_threshold_per_au_f1``, ...) with numpy arrays in place of
+    lists, plus ``probs`` (N, C) float32 and ``labels`` (N, C) int8, for saving or re-scoring.
 
-        {"mean_f1": float,             # mean F1 at `threshold` (0.5 = ABAW)
-         "per_au_f1": (C,) ndarray,    # F1 per AU at `threshold`
-         "thresholds": (C,) ndarray,   # best threshold per AU over `grid`
-         "best_mean_f1": float,        # mean F1 with those thresholds
-         "best_per_au_f1": (C,) ndarray,
-         "probs": (N, C) float32, "labels": (N, C) int8}   # everything seen, for saving / re-scoring
-
-    Memory: the probabilities and labels of every evaluated frame are kept (13 bytes per AU
-    per frame when float32/int8: about 70 MB for Aff-Wild2's 445k validation frames).
+    Memory: the probabilities and labels of every evaluated frame are kept (float32 + int8, 5 bytes
+    per AU per frame: about 27 MB for Aff-Wild2's 445k validation frames; ``eval()`` scores a
+    float64 copy).
     """
 
     def __init__(self, threshold: ThresholdLike = 0.5, grid: Iterable[float] = THRESHOLD_GRID,
@@ -54,9 +61,9 @@ class AUF1Metric(Metric):
         if out.ndim != 2 or lab.shape != out.shape:
             raise ValueError(f"AUF1Metric.update: logits shape {out.shape} and labels shape {lab.shape} "
                              "must both be (batch, n_aus)")
-        probs = _sigmoid(out) if self.from_logits else out
+        probs = sigmoid(out) if self.from_logits else out
         self._probs.append(probs.astype(np.float32))
-        self._labels.append(_as_label_array(lab))  # float 0./1./-1. accepted, anything else refused
+        self._labels.append(as_label_array(lab))  # float 0./1./-1. accepted, anything else refused
 
     def eval(self) -> dict:
         """The scores of everything seen since :meth:`clear` (see the class docstring)."""
@@ -64,8 +71,6 @@ class AUF1Metric(Metric):
             raise RuntimeError("AUF1Metric.eval called before any update")
         probs = np.concatenate(self._probs, axis=0)
         labels = np.concatenate(self._labels, axis=0)
-        per_au = f1_per_au(probs, labels, self.threshold)
-        thr, best = best_thresholds(probs, labels, self.grid)
-        return {"mean_f1": float(per_au.mean()), "per_au_f1": per_au, "thresholds": thr,
-                "best_mean_f1": float(best.mean()), "best_per_au_f1": best,
-                "probs": probs, "labels": labels}
+        result = score(probs, labels, self.threshold, self.grid)
+        out = {k: np.asarray(v) if isinstance(v, list) else v for k, v in result.as_dict().items()}
+        return dict(out, probs=probs, labels=labels)

@@ -1,0 +1,91 @@
+"""The MindSpore datasets of training and evaluation, built from a config.
+
+``GeneratorDataset(JpegSource)`` -> ``.map`` (vision ops of :mod:`.ops`) -> ``.batch``: image
+float32 (B, 3, S, S), label float32 (B, 12).
+
+* :func:`build_train_dataset` -> ``(dataset, sampler, index)``: per-epoch resampled
+  (:class:`~.sampler.ResampleSampler`), sharded over ranks, augmented;
+* :func:`build_eval_dataset` -> ``(dataset, index)``: index order, no augmentation; the index gives
+  ``video_ids``, ``video_names``, ``frames``, ``labels``, ``paths`` of every frame.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import mindspore.dataset as ds
+
+from ..config import ConfigError
+from ..data import FrameIndex, read_index
+from .ops import eval_transforms, train_transforms
+from .sampler import ResampleSampler
+from .source import JpegSource
+
+
+def make_dataset(index: FrameIndex, ops: list, batch_size: int, sampler=None, drop_remainder: bool = False,
+                 num_workers: int = 2) -> ds.Dataset:
+    """``GeneratorDataset(JpegSource(index))`` -> map(ops) -> batch; the source is ``dataset.jpeg_source``."""
+    source = JpegSource(index)
+    kwargs = {"sampler": sampler} if sampler is not None else {"shuffle": False}
+    dataset = ds.GeneratorDataset(source, column_names=["image", "label"], num_parallel_workers=1,
+                                  python_multiprocessing=False, **kwargs)
+    dataset = dataset.map(operations=ops, input_columns="image", num_parallel_workers=num_workers)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder, num_parallel_workers=1)
+    dataset.jpeg_source = source
+    return dataset
+
+
+def _check_lists(d: dict) -> None:
+    """``data.crop_scale``, ``data.crop_ratio`` and ``data.color_jitter`` within their ranges, else :class:`ConfigError`."""
+    for key, n, lo, hi in (("crop_scale", 2, 0.0, 1.0), ("crop_ratio", 2, 0.0, None), ("color_jitter", 4, 0.0, None)):
+        v = d.get(key)
+        if v is None:
+            continue
+        if len(v) != n or any(x < lo or (hi is not None and x > hi) for x in v):
+            raise ConfigError(f"data.{key}: expected {n} numbers in [{lo}, {hi if hi is not None else 'inf'}], got {v}")
+        if n == 2 and v[0] > v[1]:
+            raise ConfigError(f"data.{key}: expected [min, max], got {v}")
+    if d.get("color_jitter") is not None and d["color_jitter"][3] > 0.5:
+        raise ConfigError(f"data.color_jitter: hue must be <= 0.5, got {d['color_jitter'][3]}")
+
+
+def build_train_dataset(cfg: dict, rank: int = 0, group_size: int = 1, start_epoch: int = 0,
+                        skip_steps: int = 0) -> Tuple[ds.Dataset, ResampleSampler, FrameIndex]:
+    """The training dataset: ``(dataset, sampler, index)``.
+
+    ``dataset`` yields batches of ``cfg['train']['batch_size']`` (drop_remainder): image float32
+    (B, 3, S, S) normalised per ``data.norm`` (S = ``model.input_size``, RandomResizedCrop to S,
+    flip, colour jitter), label float32 (B, 12). ``sampler`` (:class:`ResampleSampler`) draws each
+    epoch's resample from ``(seed, epoch)`` starting at ``start_epoch``, this rank's equal share;
+    ``skip_steps`` batches are left out of the first epoch (resuming inside an epoch).
+    """
+    d = cfg["data"]
+    _check_lists(d)
+    batch = cfg["train"]["batch_size"]
+    index = read_index(cfg, "train")
+    sampler = ResampleSampler(index, d["uniform_fraction"], d["rare_fraction"], d["rare_aus"], seed=cfg["seed"],
+                              start_epoch=start_epoch, rank=rank, group_size=group_size, skip=skip_steps * batch)
+    ops = train_transforms(cfg["model"]["input_size"], d["norm"], scale=d.get("crop_scale", (0.08, 1.0)),
+                           ratio=d.get("crop_ratio", (0.75, 4 / 3)), flip_p=d.get("flip_p", 0.5),
+                           color_jitter=d.get("color_jitter", (0.2, 0.2, 0.2, 0.2)),
+                           color_jitter_p=d["color_jitter_p"], augment=d["augment"])
+    dataset = make_dataset(index, ops, batch, sampler=sampler, drop_remainder=True, num_workers=d["num_workers"])
+    return dataset, sampler, index
+
+
+def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Optional[str] = None,
+                       index: Optional[FrameIndex] = None):
+    """An evaluation dataset in index order: ``(dataset, index)``.
+
+    Batches of ``cfg['eval']['batch_size']`` (the last one may be smaller): image float32 (B, 3, S, S)
+    (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, 12). Frame i of
+    the concatenated output is ``index`` row i: ``index.video_ids``, ``index.frames``, ``index.paths``...
+    Without ``split``/``list_file`` it is the config's validation data; ``index`` gives the frames
+    directly (e.g. unlabelled test videos from :func:`read_image_folders`).
+    """
+    d = cfg["data"]
+    if index is None:
+        index = read_index(cfg, "val", split=split, list_file=list_file)
+    ops = eval_transforms(cfg["model"]["input_size"], d["norm"], d["resize"])
+    dataset = make_dataset(index, ops, cfg["eval"]["batch_size"], sampler=None, drop_remainder=False,
+                           num_workers=d["num_workers"])
+    return dataset, index
