@@ -104,7 +104,7 @@ def test_pretraining_killed_resumes_verifies_held_out_identities_and_inits_an_au
 
     from mindface_au.engine.pretrain import PretrainSettings, pretrain
     from mindface_au.fileio import read_jsonl
-    from mindface_au.models import build_model
+    from mindface_au.factory import build_model
     from mindface_au.weights import load_backbone_init
     from testlib import ROOT, tiny_config
 

@@ -139,7 +139,7 @@ def build_run(settings: PretrainSettings, num_classes: int, steps_per_epoch: int
     """The backbone (registered name, as ``model.backbone`` builds it), head, SGD with cosine lr, one jitted step."""
     import mindspore.nn as nn
 
-    from ..models import create_model
+    from ..factory import create_model
     from ..models.arcface import ArcFaceLoss, ArcMarginHead
 
     backbone = create_model(settings.backbone, input_size=settings.input_size)
