@@ -301,3 +301,20 @@ def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper
 
 __all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_folds",
            "plot_image_grid", "plot_positive_rates", "plot_sweep", "saved_figure"]
+
+
+def plot_pretrain_curves(records: Sequence[dict], path: str) -> str:
+    """Face-recognition pretraining per epoch: training loss (left) and held-out verification accuracy
+    (right, x100, mean and std over the folds, chance at 50) from the epoch records of its ``log.jsonl``."""
+    epochs = [r["epoch"] for r in records]
+    with saved_figure(path, 9, 3.5) as fig:
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        ax_loss.plot(epochs, [r["loss"] for r in records], marker="o")
+        _finish(ax_loss, "training loss", "epoch", "ArcFace loss", grid=True)
+        ax_acc.errorbar(epochs, [100 * r["accuracy"] for r in records], yerr=[100 * r["accuracy_std"] for r in records],
+                        marker="o", capsize=3, label="held-out pairs (10 folds)")
+        ax_acc.axhline(50, color="grey", ls="--", lw=1, label="chance")
+        ax_acc.set_ylim(40, 100)
+        _finish(ax_acc, "face verification", "epoch", "verification accuracy (%)", legend={"loc": "lower right"},
+                grid=True)
+    return path

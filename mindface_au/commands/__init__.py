@@ -25,6 +25,7 @@ COMMANDS = {
     "make-synthetic": ("make_synthetic", "write a synthetic Aff-Wild2-layout data set"),
     "make-folds": ("make_folds", "k folds by video as list files"),
     "ablation": ("ablation", "train the rows of the paper's ablation (Table 3)"),
+    "pretrain": ("pretrain", "pretrain an IResNet for face recognition (ArcFace) on an identity folder"),
 }
 
 
