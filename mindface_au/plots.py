@@ -276,26 +276,28 @@ def _ablation_bars(ax, rows: Sequence[dict], title: str, paper_rows: Mapping[str
     _finish(ax, title, ylabel="validation mean F1 (%)", legend={"fontsize": 7, "loc": "lower right"})
 
 
-def _ablation_losses(ax, rows: Sequence[dict]) -> None:
-    """The training loss per epoch of every run, one colour per row."""
+def _ablation_per_epoch(ax, rows: Sequence[dict], key: str, scale: float, title: str, ylabel: str) -> None:
+    """One run's ``key`` list (``loss_per_epoch``, ``f1_per_epoch``) per epoch, every run, one colour per row."""
     for i, r in enumerate(rows):
         for j, run in enumerate(r["runs"]):
-            losses = list(run["loss_per_epoch"])
-            ax.plot(np.arange(1, len(losses) + 1), losses, color=f"C{i % 10}", alpha=0.8,
-                    label=r["title"] if j == 0 else None)
-    ax.set_yscale("log")
-    _finish(ax, "training loss per run", "epoch", "training loss (epoch mean)", legend={"fontsize": 7})
+            values = [None if v is None else scale * v for v in run[key]]
+            ax.plot(np.arange(1, len(values) + 1), values, color=f"C{i % 10}", alpha=0.8,
+                    ls="-" if "/" not in r["row"] else "--", label=r["title"] if j == 0 else None)
+    _finish(ax, title, "epoch", ylabel, legend={"fontsize": 6})
 
 
 def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper Table 3 rows)",
                   paper_rows: Optional[Mapping[str, float]] = None) -> str:
     """Left: mean ± std of F1 at 0.5 and at the best thresholds per row (``paper_rows``: {row: F1 %},
-    drawn when every row has one); right: the training loss per epoch of every run, to see which
-    rows still learn. ``rows``: :func:`mindface_au.engine.ablation.row_summary`'s dicts."""
-    with saved_figure(path, 11, 3.8) as fig:
-        ax, ax_loss = fig.subplots(1, 2, width_ratios=[3, 2])
+    drawn when every row has one); middle and right: the training loss and the F1 at 0.5 per epoch of
+    every run (rows of a sub-folder block dashed), to see which rows still learn.
+    ``rows``: :func:`mindface_au.engine.ablation.row_summary`'s dicts."""
+    with saved_figure(path, 16, 4.2) as fig:
+        ax, ax_loss, ax_f1 = fig.subplots(1, 3, width_ratios=[3, 2, 2])
         _ablation_bars(ax, rows, title, paper_rows or {})
-        _ablation_losses(ax_loss, rows)
+        _ablation_per_epoch(ax_loss, rows, "loss_per_epoch", 1.0, "training loss per run", "training loss (epoch mean)")
+        ax_loss.set_yscale("log")
+        _ablation_per_epoch(ax_f1, rows, "f1_per_epoch", 100.0, "validation F1 @0.5 per run", "mean F1 (%)")
     return path
 
 

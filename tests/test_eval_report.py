@@ -65,8 +65,9 @@ def test_positive_rates_and_ablation_plots(tmp_path):
         plot_positive_rates({"train": np.zeros(12), "val": np.zeros(5)}, str(tmp_path / "bad.png"))
     rows = [{"row": name, "title": name, "seeds": [0, 1], "f1_at_0.5": 0.4, "f1_at_0.5_std": 0.01,
              "f1_best_thresholds": 0.5, "f1_best_thresholds_std": 0.02, "all_positive_f1": 0.3,
-             "runs": [{"loss_per_epoch": [1.0, 0.5, 0.25]}] * 2} for name in ("1_baseline", "5_ff")]
-    _image(plot_ablation(rows, str(tmp_path / "ablation.png"), paper_rows={"1_baseline": 50.8, "5_ff": 55.3}))
+             "runs": [{"loss_per_epoch": [1.0, 0.5, 0.25], "f1_per_epoch": [0.2, 0.3, 0.4]}] * 2}
+            for name in ("1_baseline", "from_scratch/5_ff")]
+    _image(plot_ablation(rows, str(tmp_path / "ablation.png"), paper_rows={"1_baseline": 50.8, "from_scratch/5_ff": 55.3}))
 
 
 def test_importing_the_plots_loads_no_matplotlib():

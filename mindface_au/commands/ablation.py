@@ -1,7 +1,8 @@
 """Train the rows of the paper's ablation (Table 3) with N seeds; write the table (Markdown), JSON and a plot.
 
-    python tools/ablation.py                          # configs/ablation/*.yaml, 1 seed
+    python tools/ablation.py                          # configs/ablation/*.yaml then from_scratch/*.yaml, 1 seed
     python tools/ablation.py --seeds 3 --out work_dirs/ablation
+    python tools/ablation.py --configs configs/ablation/reference --seeds 1   # one folder of rows
     python tools/ablation.py --set train.epochs=2     # overrides apply to every row
     python tools/ablation.py --rows 1_baseline,5_ff
     python tools/ablation.py --seeds 3 --report-only  # the table of what has finished so far
@@ -9,8 +10,9 @@
 Every run is a work dir ``<out>/<row>/seed<s>/``; finished runs are read, not retrained, and an
 interrupted run resumes, so the same command continues a stopped study. Per row: mean ± std over
 the seeds of the mean F1 at 0.5 and at per-AU best thresholds (last epoch), and the last-epoch
-training loss. The pretraining row (Glint360K backbone) is skipped: no pretrained IResNet ships
-in any package.
+training loss. The rows from "+ face pretraining" on start from the backbone that the face
+pretraining of --pretrain makes (`mindface-au pretrain`, ArcFace on rendered identities); it runs
+first, and resumes, when its backbone is missing or its run unfinished.
 """
 import glob
 import os
@@ -22,7 +24,10 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default=config_path("ablation"), help="folder of row recipes")
+    parser.add_argument("--configs", nargs="+", default=[config_path("ablation"), config_path("ablation/from_scratch")],
+                        help="folders of row recipes, one block of the table each")
+    parser.add_argument("--pretrain", default=config_path("pretrain/ablation.yaml"),
+                        help="settings of the face pretraining whose backbone the pretrained rows name")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--rows", help="comma-separated row names to run (default: all)")
     parser.add_argument("--seeds", type=int, default=1, help="runs per row, seeds 0..N-1 (default 1)")
@@ -33,19 +38,21 @@ def main(argv=None) -> int:
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
 
-    from ..engine.ablation import ablation_table, row_name, run_ablation, write_ablation
+    from ..engine.ablation import ablation_table, row_names, run_ablation, write_ablation
+    from ..engine.pretrain import load_pretrain_settings
 
-    paths = sorted(glob.glob(os.path.join(args.configs, "*.yaml")))
+    paths = [p for folder in args.configs for p in sorted(glob.glob(os.path.join(folder, "*.yaml")))]
     if args.rows:
         wanted = args.rows.split(",")
-        missing = [w for w in wanted if w not in {row_name(p) for p in paths}]
+        names = dict(zip(row_names(paths), paths))
+        missing = [w for w in wanted if w not in names]
         if missing:
-            raise FileNotFoundError(f"no row recipe {missing} in {args.configs}")
-        paths = [p for p in paths if row_name(p) in wanted]
+            raise FileNotFoundError(f"no row recipe {missing} in {', '.join(args.configs)}")
+        paths = [names[w] for w in wanted]
     if not paths:
-        raise FileNotFoundError(f"no row recipes in {args.configs}")
+        raise FileNotFoundError(f"no row recipes in {', '.join(args.configs)}")
     rows = run_ablation(paths, args.overrides, seeds=args.seeds, out_dir=args.out, progress=args.progress,
-                        train_missing=not args.report_only)
+                        train_missing=not args.report_only, pretrain_settings=load_pretrain_settings(args.pretrain))
     out_md = os.path.join(args.out, "table.md")
     write_ablation(rows, out_md)
     print(ablation_table(rows))

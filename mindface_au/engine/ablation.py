@@ -27,13 +27,45 @@ from ..fileio import atomic_write_text, read_jsonl
 from ..plots import plot_ablation
 
 # The paper's official-validation mean F1 (%) of the same rows (reported, Aff-Wild2, IResNet100).
-PAPER_ROWS = {"1_baseline": 50.82, "2_circle": 51.78, "3_arl": 53.56, "4_lrp": 54.19, "5_ff": 55.25}
-ROW_TITLES = {"1_baseline": "baseline (backbone, BCE)", "2_circle": "+ circle loss", "3_arl": "+ ARL",
-              "4_lrp": "+ LRP", "5_ff": "+ FF (attention)"}
+PAPER_ROWS = {"1_baseline": 50.82, "2_circle": 51.78, "3_pretrain": 53.06, "4_arl": 53.56, "5_lrp": 54.19,
+              "6_ff": 55.25}
+ROW_TITLES = {"1_baseline": "baseline (backbone, BCE)", "2_circle": "+ circle loss",
+              "3_pretrain": "+ face pretraining", "4_arl": "+ ARL", "5_lrp": "+ LRP", "6_ff": "+ FF (attention)",
+              "from_scratch/3_arl": "+ ARL, from scratch", "from_scratch/4_lrp": "+ LRP, from scratch",
+              "from_scratch/5_ff": "+ FF, from scratch"}
 
 
-def row_name(config_path: str) -> str:
-    return os.path.splitext(os.path.basename(config_path))[0]
+def row_name(config_path: str, root: Optional[str] = None) -> str:
+    """A row's name: its recipe's path below ``root`` (default: its folder), without ``.yaml``."""
+    rel = os.path.relpath(config_path, root or os.path.dirname(config_path))
+    return os.path.splitext(rel)[0].replace(os.sep, "/")
+
+
+def row_names(config_paths: Sequence[str]) -> List[str]:
+    """The rows' names below the recipes' common folder (``from_scratch/3_arl`` beside ``4_arl``)."""
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in config_paths]) if config_paths else ""
+    return [row_name(os.path.abspath(p), root) for p in config_paths]
+
+
+def ensure_pretrained(cfg: dict, pretrain_settings=None, progress: bool = False) -> None:
+    """Make sure a row's ``model.backbone_init`` exists: when it is ``pretrain_settings``' backbone, run
+    (or resume) that pretraining to its last epoch first; any other missing file is an error."""
+    path = cfg["model"]["backbone_init"]
+    if not path:
+        return
+    if pretrain_settings is not None:
+        from .pretrain import BACKBONE, pretrain
+
+        work = pretrain_settings.work_dir
+        if os.path.abspath(path) == os.path.abspath(os.path.join(work, BACKBONE)):
+            done = [r for r in read_jsonl(os.path.join(work, "log.jsonl")) if r.get("type") == "epoch"]
+            if len(done) < pretrain_settings.epochs:
+                resume = os.path.isfile(os.path.join(work, "last.ckpt"))
+                print(f"=== face pretraining -> {path}{' resumed' if resume else ''}", flush=True)
+                pretrain(pretrain_settings, resume=resume, progress=progress)
+    if not os.path.isfile(path):
+        source = getattr(cfg, "sources", {}).get("model.backbone_init", "the recipe")
+        raise FileNotFoundError(f"{source}: model.backbone_init: {path} does not exist")
 
 
 def read_epochs(work_dir: str) -> List[dict]:
@@ -79,16 +111,19 @@ def seed_work_dir(out_dir: str, name: str, seed: int) -> str:
 
 
 def run_ablation(config_paths: Sequence[str], overrides: Sequence[str] = (), seeds: int = 1,
-                 out_dir: str = "work_dirs/ablation", progress: bool = False, train_missing: bool = True) -> List[dict]:
+                 out_dir: str = "work_dirs/ablation", progress: bool = False, train_missing: bool = True,
+                 pretrain_settings=None) -> List[dict]:
     """Train (or read) every row recipe with seeds 0..``seeds``-1; returns one :func:`row_summary` per row.
 
     ``overrides`` apply to every row (``--set`` syntax); each run also gets ``seed=<s>`` and its
     work dir. ``train_missing=False`` only reads what is there (a report of a study in progress).
+    ``pretrain_settings`` (:class:`~mindface_au.engine.pretrain.PretrainSettings`): the face
+    pretraining that makes the backbone the pretrained rows start from, run first when missing.
     """
     from ..config import load_config
     from .trainer import train
 
-    names = [row_name(p) for p in config_paths]
+    names = row_names(config_paths)
     runs: Dict[str, List[dict]] = {name: [] for name in names}
     for seed in range(seeds):  # seed-major: a study stopped early has every row at the same count
         for path, name in zip(config_paths, names):
@@ -99,13 +134,28 @@ def run_ablation(config_paths: Sequence[str], overrides: Sequence[str] = (), see
                 cfg = load_config(path, sets + [f"data.root={os.path.join(out_dir, 'data', f'seed{seed}')}"])
             done = read_epochs(work)
             if train_missing and (not done or done[-1]["epoch"] < cfg["train"]["epochs"]):
+                ensure_pretrained(cfg, pretrain_settings, progress)
                 resume = os.path.isfile(os.path.join(work, "last.ckpt")) and bool(done)
                 print(f"=== {name} seed {seed} ({path}){' resumed' if resume else ''}", flush=True)
                 train(cfg, resume=resume, progress=progress)
             summary = run_summary(work, seed)
             if summary is not None:
                 runs[name].append(summary)
-    return [row_summary(name, runs[name]) for name in names]
+    bases = base_rows(config_paths, names)
+    return [{**row_summary(name, runs[name]), "base": bases[name]} for name in names]
+
+
+def base_rows(config_paths: Sequence[str], names: Sequence[str]) -> Dict[str, Optional[str]]:
+    """Row name -> the row its recipe builds on (its ``_base_``), when that recipe is a row too."""
+    import yaml
+
+    by_path = {os.path.abspath(p): n for p, n in zip(config_paths, names)}
+    out = {}
+    for path, name in zip(config_paths, names):
+        with open(path, encoding="utf-8") as f:
+            base = (yaml.safe_load(f) or {}).get("_base_")
+        out[name] = by_path.get(os.path.abspath(os.path.join(os.path.dirname(path), base))) if base else None
+    return out
 
 
 def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
@@ -116,14 +166,20 @@ def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
 
 def ablation_table(rows: Sequence[dict]) -> str:
     """Markdown: per row, seeds and epochs run, mean ± std of F1 at 0.5 / at best thresholds (last
-    epoch), its change from the row above, the last-epoch training loss, and the paper's value."""
+    epoch), its change from the row it builds on (its recipe's ``_base_``), the last-epoch training
+    loss, and the paper's value. Rows of a sub-folder (``from_scratch/...``) follow a block title."""
     lines = ["| row | seeds | epochs | mean F1 @0.5 (%) | change | mean F1 @best thr. (%) | last-epoch train loss "
              "| best-epoch F1 @0.5 (%) | all-positive F1 (%) | paper, Aff-Wild2 val (reported) |",
              "|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
-    prev = None
+    by_name = {r["row"]: r for r in rows}
+    block = ""
     for r in rows:
+        if "/" in r["row"] and r["row"].split("/")[0] != block:
+            block = r["row"].split("/")[0]
+            lines.append(f"| *{block.replace('_', ' ')}* |" + " |" * 9)
         f1 = r["f1_at_0.5"]
-        change = "" if prev is None or not np.isfinite(f1) or not np.isfinite(prev) else f"{100 * (f1 - prev):+.2f}"
+        base = by_name.get(r.get("base"), {}).get("f1_at_0.5", float("nan"))
+        change = f"{100 * (f1 - base):+.2f}" if np.isfinite(f1) and np.isfinite(base) else ""
         epochs = sorted(set(r["epochs_done"]))
         lines.append(f"| {r['title']} | {len(r['seeds'])} | {'/'.join(map(str, epochs)) or 0} | "
                      f"{_pm(f1, r['f1_at_0.5_std'])} | {change} | "
@@ -131,7 +187,6 @@ def ablation_table(rows: Sequence[dict]) -> str:
                      f"{_pm(r['last_loss'], r['last_loss_std'], 1.0, 3)} | "
                      f"{_pm(r['best_epoch_f1_at_0.5'], r['best_epoch_f1_at_0.5_std'])} | "
                      f"{100 * r['all_positive_f1']:.2f} | {PAPER_ROWS.get(r['row'], '')} |")
-        prev = f1
     return "\n".join(lines)
 
 

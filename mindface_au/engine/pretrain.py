@@ -27,7 +27,7 @@ import numpy as np
 
 from ..checkpoint import save_checkpoint
 from ..data.identities import IdentityFolder, read_identity_folder, split_identities, verification_pairs
-from ..fileio import atomic_write_text, read_jsonl, remove_partial_files
+from ..fileio import atomic_write_text, cache_dir, read_jsonl, remove_partial_files
 from ..transforms import norm_stats
 
 SETTINGS = "settings.json"
@@ -36,10 +36,16 @@ BACKBONE = "backbone.ckpt"
 
 @dataclass
 class PretrainSettings:
-    """Everything a pretraining run depends on (saved as ``settings.json``; ``resume`` reads it back)."""
+    """Everything a pretraining run depends on (saved as ``settings.json``; ``resume`` reads it back).
 
-    data: str
-    work_dir: str
+    ``data`` empty: a synthetic identity folder of ``synthetic_identities`` x ``synthetic_images``
+    faces (seed ``seed``) below the cache root, made on first use.
+    """
+
+    data: str = ""
+    work_dir: str = "work_dirs/pretrain"
+    synthetic_identities: int = 200
+    synthetic_images: int = 20
     backbone: str = "iresnet_mini"
     input_size: int = 112
     epochs: int = 10
@@ -54,6 +60,33 @@ class PretrainSettings:
     pairs: int = 2000
     seed: int = 0
     device: str = "auto"
+
+
+def load_pretrain_settings(path: str, **changes) -> PretrainSettings:
+    """:class:`PretrainSettings` from a YAML file of its fields (an unknown key is an error naming it and
+    the file), with ``changes`` on top."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        values = yaml.safe_load(f) or {}
+    known = {f.name for f in dataclasses.fields(PretrainSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown key {unknown[0]!r}; pretraining settings: {', '.join(sorted(known))}")
+    return PretrainSettings(**{**values, **changes})
+
+
+def identity_data(settings: PretrainSettings, progress: bool = True) -> str:
+    """The identity folder of a run: ``settings.data``, or the synthetic one it names (made if absent)."""
+    if settings.data:
+        return settings.data
+    from ..data.synthetic_identities import make_synthetic_identities
+
+    root = cache_dir(f"synthetic_identities_{settings.synthetic_identities}x{settings.synthetic_images}"
+                     f"_seed{settings.seed}")
+    make_synthetic_identities(root, settings.synthetic_identities, settings.synthetic_images, settings.seed,
+                              progress=progress)
+    return root
 
 
 # ------------------------------------------------------------------------------------ images
@@ -226,12 +259,15 @@ def pretrain(settings: PretrainSettings, resume: bool = False, progress: bool = 
     """
     from ..runtime import setup_context
 
+    if not resume:
+        settings = dataclasses.replace(settings, data=identity_data(settings, progress))
     settings = _settings_for_run(settings, resume)  # resume: the settings saved in the work dir
     setup_context(settings.device, "graph", settings.seed)
-    train, held_out = split_identities(read_identity_folder(settings.data), settings.holdout, settings.seed)
+    data = settings.data
+    train, held_out = split_identities(read_identity_folder(data), settings.holdout, settings.seed)
     steps = len(train.paths) // settings.batch_size
     if steps == 0:
-        raise ValueError(f"{settings.data}: {len(train.paths)} training images, fewer than one batch "
+        raise ValueError(f"{data}: {len(train.paths)} training images, fewer than one batch "
                          f"of {settings.batch_size}")
     run = build_run(settings, train.num_classes, steps)
     records = _restore(run, settings) if resume else []
@@ -247,4 +283,4 @@ def pretrain(settings: PretrainSettings, resume: bool = False, progress: bool = 
     return records[-1] if records else {}
 
 
-__all__ = ["PretrainSettings", "pretrain", "verification_accuracy", "load_images", "embeddings", "BACKBONE"]
+__all__ = ["PretrainSettings", "load_pretrain_settings", "identity_data", "pretrain", "verification_accuracy", "load_images", "embeddings", "BACKBONE"]
