@@ -103,13 +103,16 @@ def check_random_inputs(args, path, net, size) -> bool:
     return True
 
 
-def print_agreement(args, rep: dict, where: str, note: str = "") -> None:
-    line = (f"{where}{note} ({rep['frames']} frames, fresh process): max |{args.precision} - fp32 Cell| prob = "
+def f1_text(args, rep: dict) -> str:
+    """``mean F1 fp32 Cell X, FORMAT PRECISION Y`` (percent) of an agreement report with labels."""
+    return (f"mean F1 fp32 Cell {100 * rep['reference_mean_f1']:.2f}, {args.format} {args.precision} "
+            f"{100 * rep['mean_f1']:.2f}")
+
+
+def print_agreement(args, rep: dict, where: str) -> None:
+    line = (f"{where} ({rep['frames']} frames, fresh process): max |{args.precision} - fp32 Cell| prob = "
             f"{rep['max_prob_diff']:.4f}; AU decisions agreeing: {100 * rep['decision_agreement']:.2f}%")
-    if rep["mean_f1"] is not None:
-        line += (f"; mean F1 fp32 Cell {100 * rep['reference_mean_f1']:.2f}, {args.format} {args.precision} "
-                 f"{100 * rep['mean_f1']:.2f}")
-    print(line)
+    print(line if rep["mean_f1"] is None else f"{line}; {f1_text(args, rep)}")
 
 
 def check_agreement(args, path, net, frames: FrameSource, thresholds) -> bool:
@@ -123,7 +126,9 @@ def check_agreement(args, path, net, frames: FrameSource, thresholds) -> bool:
     rep = agreement_report(probs, reference, labels, 0.5 if thresholds is None else np.asarray(thresholds, np.float32))
     print_agreement(args, rep, where)
     if thresholds is not None and labels is not None:  # tuned on the fp32 outputs of this split: at 0.5 too
-        print_agreement(args, agreement_report(probs, reference, labels, 0.5), "  ", "at threshold 0.5")
+        at_half = agreement_report(probs, reference, labels, 0.5)
+        print(f"  at threshold 0.5 (not tuned on this split): AU decisions agreeing "
+              f"{100 * at_half['decision_agreement']:.2f}%; {f1_text(args, at_half)}")
     f1_drop = 0.0 if labels is None else rep["reference_mean_f1"] - rep["mean_f1"]
     if args.precision != "fp32" and (rep["decision_agreement"] < args.min_agreement or f1_drop > args.max_f1_drop):
         print(f"error: {args.precision} file agrees on {100 * rep['decision_agreement']:.2f}% of decisions "
