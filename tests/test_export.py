@@ -2,6 +2,7 @@
 calibration data a user names (aligned crops, or face videos through the detector); the one
 prediction over arrays; the sidecar."""
 import os
+import re
 import subprocess
 import sys
 
@@ -178,11 +179,13 @@ def test_int8_openvino_export_of_a_converted_checkpoint_calibrated_on_face_video
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     export = [sys.executable, "-m", "mindface_au", "export", "--ckpt", ckpt, "--format", "OPENVINO",
               "--precision", "int8", "--calibration-data", videos, "--out", out, "--calibration-frames", "100",
-              "--check-frames", "200", "--set", "data.root=/nonexistent", "--set", "data.synthetic=false"]
+              "--check-frames", "200", "--set", "data.root=/nonexistent", "--set", "data.synthetic=false",
+              "--min-agreement", "0"]  # random weights saturate: 94% of decisions agree here, not a trained net's 99%
     res = subprocess.run(export, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert f"calibrating int8 on 100 crops of {videos}" in res.stdout, res.stdout
-    assert "calibration data (200 frames, fresh process)" in res.stdout, res.stdout
+    assert re.search(r"calibration data \(200 frames, fresh process\): max \|int8 - fp32 Cell\| prob = [\d.]+; "
+                     r"AU decisions agreeing: [\d.]+%$", res.stdout, re.M), res.stdout
     assert os.path.isfile(out) and os.path.isfile(out[:-4] + ".bin")
     assert read_sidecar(out)["precision"] == "int8"
     assert load_exported(out).precision == "int8"

@@ -62,12 +62,14 @@ class FrameSource:
 
     def __init__(self, args, cfg):
         self.args, self.cfg = args, cfg
+        self.check_count = args.check_frames if args.check_frames is not None else (
+            0 if args.precision == "fp32" else 1000)
         self._path_x = None
 
     def _from_path(self, count: int) -> np.ndarray:
         if self._path_x is None:  # read once, enough for both uses
             args = self.args
-            need = max(args.calibration_frames, args.check_frames or 0, count)
+            need = max(args.calibration_frames, self.check_count, count)
             self._path_x = path_arrays(args.calibration_data, self.cfg, need, args.detector, args.calibration_aligned)
         return self._path_x[evenly_spaced(len(self._path_x), count)]
 
@@ -117,10 +119,9 @@ def print_agreement(args, rep: dict, where: str) -> None:
 
 def check_agreement(args, path, net, frames: FrameSource, thresholds) -> bool:
     """The file against the fp32 Cell on real frames; True unless a bf16/int8 file misses the bounds."""
-    count = args.check_frames if args.check_frames is not None else (0 if args.precision == "fp32" else 1000)
-    if count <= 0:
+    if frames.check_count <= 0:
         return True
-    x, labels = frames.check(count)
+    x, labels = frames.check(frames.check_count)
     probs, reference = run_in_fresh_process(path, {"x": x})["x"], predict_net(net, x)
     where = "validation" if labels is not None else "calibration data"
     rep = agreement_report(probs, reference, labels, 0.5 if thresholds is None else np.asarray(thresholds, np.float32))
