@@ -62,7 +62,7 @@ def main():
     from mindface_au.export import export_model
     from mindface_au.inference import AUPredictor
     from mindface_au.inference.face import create_detector
-    from mindface_au.inference.predictor import write_sidecar
+    from mindface_au.sidecar import write_sidecar
     from mindface_au.inference.run import InferOptions, process_input
 
     warnings.simplefilter("ignore")

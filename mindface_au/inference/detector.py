@@ -18,7 +18,6 @@ network name (``mindface_au.list_models('network')``) with ``checkpoint=`` holdi
 """
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from typing import Optional, Sequence, Union
@@ -26,7 +25,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ..evaluation.thresholds import resolve_thresholds
-from .predictor import AUPredictor, sidecar_path
+from ..sidecar import read_sidecar
+from .predictor import AUPredictor
 from .run import InferOptions, process_input
 from .sources import ArraySource, SourceError, expand_inputs, is_video_file
 from .table import AUTable, as_au_table
@@ -105,9 +105,7 @@ class AUDetector:
                 raise ValueError(f"{model} is an exported model: it takes no checkpoint")
             self.predictor = AUPredictor.from_exported(model, batch_size=batch_size, precision=precision,
                                                        runtime=runtime)
-            if os.path.isfile(sidecar_path(model)):
-                with open(sidecar_path(model), encoding="utf-8") as f:
-                    meta = json.load(f)
+            meta = read_sidecar(model) or {}
             saved = meta.get("thresholds")
         else:
             overrides = list(overrides)

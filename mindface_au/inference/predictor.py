@@ -4,8 +4,8 @@ Backends (:mod:`mindface_au.inference.backends`, chosen from the file): a checkp
 (the MindSpore Cell in GRAPH_MODE), a MindIR file (``ms.load`` + ``nn.GraphCell``), an ONNX file
 (ONNX Runtime, fp32 or int8 QDQ; or OpenVINO with ``runtime='openvino'``) or an OpenVINO IR
 (``.xml``, fp32 / bf16 / int8). Only the Cell and MindIR need MindSpore. Exported files carry no
-settings, so ``tools/export.py`` writes ``<file>.json`` beside them (input size, normalisation,
-eval resize, per-AU thresholds); the predictor reads it when present.
+settings, so export writes ``<file>.json`` beside them (input size, normalisation, eval resize,
+per-AU thresholds; :mod:`mindface_au.sidecar`); the predictor reads it when present.
 
 ``predict(faces)``: ``faces`` are aligned RGB crops, uint8, (B, H, W, 3) or a list of (H, W, 3)
 (ArcFace 112x112 template, as :mod:`mindface_au.inference.align` makes them). They get the
@@ -15,7 +15,6 @@ with the checkpoint's per-AU thresholds (0.5 where none were saved).
 """
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from typing import Optional, Sequence
@@ -23,26 +22,12 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..constants import AU_NAMES
+from ..engine.predict import predict_array
 from ..evaluation.metrics import binarize
 from ..evaluation.thresholds import resolve_thresholds
-from ..fileio import atomic_write_text
+from ..sidecar import read_sidecar, sidecar_path
 
 from ..transforms import eval_preprocess as preprocess  # noqa: E402  (the eval transform of training)
-
-
-def sidecar_path(model_path: str) -> str:
-    return model_path + ".json"
-
-
-def write_sidecar(model_path: str, cfg: dict, thresholds=None, **extra) -> str:
-    """Settings an exported file needs at inference: ``<model_path>.json`` (``extra``: e.g. precision)."""
-    info = {"input_size": cfg["model"]["input_size"], "resize": cfg["data"]["resize"], "norm": cfg["data"]["norm"],
-            "au_names": list(AU_NAMES[:cfg["model"]["num_aus"]]),
-            "thresholds": None if thresholds is None else [float(t) for t in thresholds],
-            "backbone": cfg["model"]["backbone"], "trained_on": {"synthetic": bool(cfg["data"]["synthetic"])},
-            **{k: v for k, v in extra.items() if v is not None}}
-    atomic_write_text(sidecar_path(model_path), json.dumps(info, indent=2))
-    return sidecar_path(model_path)
 
 
 class AUPredictor:
@@ -66,7 +51,7 @@ class AUPredictor:
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
         from ..factory import config_from_checkpoint, restore_model
-        from ..models import WithSigmoid
+        from ..engine.predict import sigmoid_cell
         from ..runtime import setup_for_config
 
         cfg = config_from_checkpoint(ckpt, config, overrides)
@@ -74,9 +59,8 @@ class AUPredictor:
         net, meta = restore_model(cfg, ckpt)
         from .backends import CellBackend
 
-        cell = WithSigmoid(net)
-        cell.set_train(False)
-        return cls(CellBackend(cell, ckpt), cfg["model"]["input_size"], cfg["data"]["resize"], cfg["data"]["norm"],
+        return cls(CellBackend(sigmoid_cell(net), ckpt, batch_size), cfg["model"]["input_size"], cfg["data"]["resize"],
+                   cfg["data"]["norm"],
                    meta.get("thresholds"), batch_size, backend="cell", au_names=AU_NAMES[:cfg["model"]["num_aus"]])
 
     @classmethod
@@ -92,11 +76,9 @@ class AUPredictor:
         from .backends import open_backend
 
         model = open_backend(path, precision=precision, runtime=runtime, threads=threads)
-        info = {}
-        if os.path.isfile(sidecar_path(path)):
-            with open(sidecar_path(path), encoding="utf-8") as f:
-                info = json.load(f)
-        else:
+        info = read_sidecar(path)
+        if info is None:
+            info = {}
             warnings.warn(f"{path}: no {os.path.basename(sidecar_path(path))} beside it; assuming input 112, "
                           "ImageNet normalisation and thresholds 0.5", stacklevel=2)
         info.update({k: v for k, v in settings.items() if v is not None})
@@ -109,19 +91,10 @@ class AUPredictor:
     def predict_preprocessed(self, x: np.ndarray) -> np.ndarray:
         """(B, 3, S, S) float32 network input -> (B, n) probabilities, in batches of ``batch_size``.
 
-        For the Cell backend a short batch is zero-padded to the next power of two (at most
-        ``batch_size``): GRAPH_MODE compiles once per input shape, so this bounds the compilations.
+        The Cell backend zero-pads a short batch to the next power of two (at most ``batch_size``):
+        GRAPH_MODE compiles once per input shape, so this bounds the compilations.
         """
-        outs = []
-        for i in range(0, len(x), self.batch_size):
-            chunk = x[i:i + self.batch_size]
-            n = len(chunk)
-            if self.backend == "cell":
-                padded = min(self.batch_size, 1 << (n - 1).bit_length())
-                if padded > n:
-                    chunk = np.concatenate([chunk, np.zeros((padded - n,) + chunk.shape[1:], chunk.dtype)])
-            outs.append(np.asarray(self._run(chunk), np.float32)[:n])
-        return np.concatenate(outs) if outs else np.zeros((0, len(self.au_names)), np.float32)
+        return predict_array(self._run, x, self.batch_size, num_outputs=len(self.au_names))
 
     def predict(self, faces) -> tuple:
         """Aligned RGB uint8 crops -> (probs (B, n) float32, decisions (B, n) int8)."""
