@@ -9,10 +9,26 @@ from mindface_au.config import ConfigError, defaults, dump_config, load_config
 from testlib import ROOT
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True)))
+PRETRAIN = os.path.join(ROOT, "configs", "pretrain")  # face-pretraining settings, not AU recipes
+RECIPES = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "**", "*.yaml"), recursive=True)
+                 if not p.startswith(PRETRAIN + os.sep))
+
+
+@pytest.mark.parametrize("path", RECIPES)
 def test_every_recipe_loads(path):
     cfg = load_config(path)
     assert cfg["model"]["num_aus"] == 12
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(PRETRAIN, "*.yaml"))))
+def test_every_pretraining_file_loads_and_unknown_keys_are_named(path, tmp_path):
+    from mindface_au.engine.pretrain import load_pretrain_settings
+
+    assert load_pretrain_settings(path).epochs >= 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("epoch: 3\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: unknown key 'epoch'"):
+        load_pretrain_settings(str(bad))
 
 
 def test_paper_recipes_say_what_the_paper_says():
