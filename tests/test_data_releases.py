@@ -217,3 +217,18 @@ def test_cli_disfa_layout_prepare_resumable_and_check(tmp_path, capsys):
     assert check_dataset.main(["--format", "disfa", "--root", str(root), "--aus", "disfa12"]) == 0
     out = capsys.readouterr().out
     assert "usable frames          11" in out and "SN010 (1)      11;" in out and "AU20" in out
+
+
+def test_synthetic_release_on_demand_through_the_config(tmp_path):
+    from mindface_au.config import load_config
+    from mindface_au.data import ensure_synthetic
+
+    root = tmp_path / "bp4d"
+    cfg = load_config(None, [f"data.root={root}", "data.format=bp4d", "data.synthetic=true", "data.synthetic_frames=12",
+                             "data.fold=3"])
+    assert ensure_synthetic(cfg, progress=False) == str(root)
+    stamp = os.stat(root / "synthetic_info.json").st_mtime_ns
+    assert ensure_synthetic(cfg, progress=False) == str(root) and os.stat(root / "synthetic_info.json").st_mtime_ns == stamp
+    train, test = read_index(cfg, "train"), read_index(cfg, "val")
+    assert sorted({subject_of(v) for v in test.video_names}) == ["F001", "M007"]  # fold 3 tests part 1
+    assert test.labels.shape[1] == 12 and test.intensity is not None

@@ -30,7 +30,10 @@ from .index import FrameIndex, ReadReport, concat_indexes
 from .listfile import read_list_file, write_list_file
 from .megraphau import find_list, read_megraphau_list
 from .protocols import fold_subjects, select_fold
-from .synthetic import SYNTHETIC_DIR, ensure_synthetic, make_synthetic_affwild2
+from .synthetic import SYNTHETIC_DIR, make_synthetic_affwild2
+from .synthetic import ensure_synthetic as ensure_synthetic_affwild2
+from .synthetic_releases import (SYNTHETIC_RELEASE_DIRS, ensure_synthetic_release, make_synthetic_bp4d,
+                                 make_synthetic_disfa)
 from .unlabelled import read_image_folders
 
 
@@ -39,9 +42,21 @@ def data_root(cfg: dict) -> str:
     root = cfg["data"]["root"]
     if root is None:
         if cfg["data"]["synthetic"]:
-            return cache_dir(SYNTHETIC_DIR)
+            return cache_dir(SYNTHETIC_RELEASE_DIRS.get(cfg["data"].get("format"), SYNTHETIC_DIR))
         raise ConfigError("data.root: not set (the ABAW root, or the image root of list files)")
     return os.path.abspath(os.path.expanduser(root))
+
+
+def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
+    """Make the synthetic data ``cfg`` asks for (``data.synthetic``) unless it is there; returns the root.
+
+    ``data.format: bp4d | disfa``: that release (:func:`~.synthetic_releases.ensure_synthetic_release`);
+    otherwise the Aff-Wild2 layout (:func:`~.synthetic.ensure_synthetic`).
+    """
+    if cfg["data"].get("format") in SYNTHETIC_RELEASE_DIRS:
+        root = data_root(cfg)
+        return ensure_synthetic_release(cfg, root, progress) if cfg["data"]["synthetic"] else root
+    return ensure_synthetic_affwild2(cfg, progress)
 
 
 #: data.format -> the AU set read when the recipe names none (data.aus)
@@ -108,7 +123,7 @@ def read_index(cfg: dict, which: str = "train", split: Optional[str] = None, lis
 
 
 __all__ = ["read_bp4d", "read_disfa", "read_megraphau_list", "fold_subjects", "select_fold", "recipe_aus",
-           "ensure_synthetic", "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file",
+           "make_synthetic_bp4d", "make_synthetic_disfa", "ensure_synthetic", "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file",
            "write_list_file", "read_index", "data_root", "FrameIndex", "ReadReport", "concat_indexes", "AnnotationError",
            "NotAbawLayoutError", "is_abaw_root", "parse_annotation_bytes", "parse_annotation_file", "make_folds",
            "read_image_folders"]

@@ -208,3 +208,38 @@ def make_synthetic_disfa(out: str, subjects: Sequence[str] = DISFA_SUBJECTS, fra
             "crops": crops, "videos": VIDEO_SUBDIR, "labels": LABEL_SUBDIR, "per_video": per_video}
     atomic_write_text(os.path.join(out, INFO_FILE), json.dumps(info, indent=1))
     return info
+
+
+# ------------------------------------------------------------------------------------- on demand
+
+SYNTHETIC_RELEASE_DIRS = {"bp4d": "synthetic_bp4d", "disfa": "synthetic_disfa"}  # below the cache root
+
+
+def ensure_synthetic_release(cfg: dict, root: str, progress: bool = True) -> str:
+    """``data.format: bp4d | disfa`` with ``data.synthetic``: write that release at ``root`` unless it exists.
+
+    Six subjects (two of each protocol part), ``data.synthetic_frames`` frames a sequence / subject,
+    seed ``cfg['seed']``; DISFA with its crops (as ``prepare-disfa`` would leave them). A folder
+    this generator made with other parameters is replaced; any other existing folder is left as it is.
+    """
+    import shutil
+
+    fmt, d = cfg["data"]["format"], cfg["data"]
+    want = {"generator": "mindface_au.data.synthetic_releases", "layout": fmt, "seed": cfg["seed"],
+            "frames": d["synthetic_frames"]}
+    info_path = os.path.join(root, INFO_FILE)
+    if os.path.isdir(root) and os.listdir(root):
+        if not os.path.isfile(info_path):
+            return root  # someone's real (or hand-made) data: never touched
+        with open(info_path, encoding="utf-8") as f:
+            info = json.load(f)
+        if info.get("generator") != want["generator"] or {k: info.get(k) for k in want} == want:
+            return root
+        shutil.rmtree(root)
+    if progress:
+        print(f"creating a synthetic {fmt} release ({want['frames']} frames a sequence) in {root}")
+    if fmt == "bp4d":
+        make_synthetic_bp4d(root, frames=want["frames"], seed=want["seed"])
+    else:
+        make_synthetic_disfa(root, frames=want["frames"], seed=want["seed"], crops=True)
+    return root
