@@ -117,7 +117,11 @@ SCHEMA: dict = {
                            help="sum_aus: sum over AUs, mean over batch (authors' code); mean: Eq. 1"),
     },
     "data": {
-        "format": F(str, "abaw", choices=("abaw", "list")),
+        "format": F(str, "abaw", choices=("abaw", "list", "bp4d", "disfa", "megraphau_list"),
+                    help="abaw splits; list files; a BP4D or DISFA release; ME-GraphAU's list pairs"),
+        "fold": F(int, 1, min=1, max=3, help="bp4d / disfa / megraphau_list: the field's 3-fold subject split "
+                                             "(fold 1 tests part 3, fold 2 part 2, fold 3 part 1)"),
+        "occurrence_threshold": F(int, 2, min=1, max=5, help="disfa: an AU occurs when its intensity is >= this"),
         "root": F(str, None, nullable=True, help="ABAW root, or image root of list files"),
         "synthetic": F(bool, False, help="create synthetic ABAW data under root when absent"),
         "synthetic_videos": F(int, 24, min=2),

@@ -22,6 +22,7 @@ COMMANDS = {
     "check-dataset": ("check_dataset", "counts, dropped rows, missing images and AU rates of an ABAW root"),
     "predict-abaw": ("predict_abaw", "ABAW5 / ABAW6 challenge submissions from unlabelled test frames"),
     "prepare-videos": ("prepare_videos", "raw videos -> ABAW layout (aligned face crops)"),
+    "prepare-disfa": ("prepare_disfa", "DISFA's left-camera videos -> aligned face crops, once (resumable)"),
     "make-synthetic": ("make_synthetic", "write a synthetic Aff-Wild2-layout data set"),
     "make-folds": ("make_folds", "k folds by video as list files"),
     "ablation": ("ablation", "train the rows of the paper's ablation (Table 3)"),

@@ -90,3 +90,59 @@ def plot_check(results: Sequence[dict], path: str) -> str:
 
     rates = {f"{r['split']} ({r['usable_frames']} frames)": [r["positive_rate"][a] for a in AU_NAMES] for r in results}
     return plot_positive_rates(rates, path, title="AU positive rate per split")
+
+
+# ------------------------------------------------------------------ BP4D, DISFA, ME-GraphAU lists
+
+
+def check_index(index: FrameIndex, name: str) -> dict:
+    """Counts of a BP4D / DISFA / ME-GraphAU index (JSON-able): frames, drops, and per subject and per AU
+    ``[positive, negative, not coded]`` (BP4D's 9s are the not coded), each subject with its protocol part.
+    """
+    from .protocols import PARTS, subject_of
+
+    part_of = {s: i + 1 for parts in PARTS.values() for i, part in enumerate(parts) for s in part}
+    per_subject = index.subject_counts(subject_of)
+    totals = {au: [sum(s["aus"][au][k] for s in per_subject.values()) for k in range(3)] for au in index.au_names}
+    t = index.report.totals()
+    return {"split": name, "aus": list(index.au_names), "videos": t["videos"], "annotation_rows": t["rows"],
+            "dropped_uncoded_rows": t["unannotated"], "missing_images": t["missing"], "usable_frames": len(index),
+            "subjects": {s: {**c, "part": part_of.get(s)} for s, c in per_subject.items()}, "per_au": totals,
+            "positive_rate": {au: round(float(r), 4) for au, r in zip(index.au_names, index.positive_rate())}}
+
+
+def check_release(fmt: str, root: str, aus=None, threshold: int = 2, lists: Sequence[str] = ()) -> List[dict]:
+    """:func:`check_index` of a BP4D or DISFA release (``fmt``), or of each ME-GraphAU list of ``lists``."""
+    from .bp4d import read_bp4d
+    from .disfa import read_disfa
+    from .megraphau import read_megraphau_list
+
+    if fmt == "bp4d":
+        return [check_index(read_bp4d(root, aus or "bp4d", use_cache=False), "BP4D")]
+    if fmt == "disfa":
+        return [check_index(read_disfa(root, aus or "disfa8", threshold, use_cache=False), f"DISFA (>= {threshold})")]
+    if fmt == "megraphau_list":
+        if not lists:
+            raise ValueError("megraphau_list: name the *_img_path_fold<k>.txt lists (--list)")
+        return [check_index(read_megraphau_list(p, root, aus, use_cache=False), os.path.basename(p)) for p in lists]
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def format_release_check(result: dict) -> str:
+    """The lines that ``check-dataset`` prints for one :func:`check_index` result."""
+    r = result
+    lines = [f"== {r['split']}",
+             f"  videos                 {r['videos']}",
+             f"  annotation rows        {r['annotation_rows']}",
+             f"  dropped rows (all 9)   {r['dropped_uncoded_rows']}",
+             f"  missing images         {r['missing_images']}",
+             f"  usable frames          {r['usable_frames']}",
+             "  per AU (positive / negative / not coded):"]
+    lines += [f"    {au:<5} {p:>8} {n:>8} {u:>8}" for au, (p, n, u) in r["per_au"].items()]
+    lines.append("  per subject (part): frames; positives per AU (" + " ".join(r["aus"]) + ")")
+    for s, c in r["subjects"].items():
+        part = f"({c['part']})" if c["part"] else "(-)"
+        coded = "" if not any(v[2] for v in c["aus"].values()) else \
+            f"; not coded {sum(v[2] for v in c['aus'].values())}"
+        lines.append(f"    {s} {part} {c['frames']:>7}; " + " ".join(str(v[0]) for v in c["aus"].values()) + coded)
+    return "\n".join(lines)

@@ -1,19 +1,25 @@
-"""The synthetic face renderer: a 112x112 cartoon face whose 12 AUs show where FACS puts them.
+"""The synthetic face renderer: a 112x112 cartoon face whose 17 AUs show where FACS puts them.
 
 Every frame is a cartoon face drawn with OpenCV (anti-aliased ellipses and polylines) in
 canonical aligned coordinates (eyes near y = 48, mouth near y = 83, like ``cropped_aligned``),
-then posed, lit, blurred, noised and JPEG-compressed. Each of the 12 AUs moves or marks its
-own facial region the way FACS describes it, with a strength proportional to its intensity:
+then posed, lit, blurred, noised and JPEG-compressed. Each AU (Aff-Wild2's 12, and the 5 that
+BP4D and DISFA add) moves or marks its own facial region the way FACS describes it, with a
+strength proportional to its intensity (0-1 here; a FACS intensity 0-5 is ``intensity / 5``):
 
 ======  ====================  ==================================================================
 AU1     inner brow raiser     inner brow ends up; horizontal wrinkles in the central forehead
 AU2     outer brow raiser     outer brow ends up; wrinkles in the lateral forehead
 AU4     brow lowerer          brows down and drawn together; vertical furrows between them
+AU5     upper lid raiser      upper lids up (white above the iris), lid crease higher
 AU6     cheek raiser          cheeks up and brighter; lower lids pushed up; crow's feet
 AU7     lid tightener         both lids narrow the eye (lower lid most), tense lid lines
+AU9     nose wrinkler         wrinkles across the nose bridge, nostrils and the nose's sides up
 AU10    upper lip raiser      upper lip centre up (teeth show); deep nasolabial folds; nostrils up
 AU12    lip corner puller     mouth corners up and out; creases at the corners
+AU14    dimpler               dimples just outside the mouth corners, corners drawn in a little
 AU15    lip corner depressor  mouth corners down; shadow lines below the corners
+AU17    chin raiser           chin boss pushed up and wrinkled; lower lip pushed up
+AU20    lip stretcher         mouth stretched sideways (wider, thinner lips, corners a little down)
 AU23    lip tightener         mouth narrower, lips thinner, short creases at the corners
 AU24    lip pressor           lips pressed thin and dark-lined; bulges above and below the lips
 AU25    lips part             dark gap between the lips, upper teeth visible
@@ -23,7 +29,8 @@ AU26    jaw drop              chin, chin crease and lower lip down (a wide openi
 Per video the nuisance is sampled here too: identity (face shape, feature placement and size,
 skin tone, hair, lips), scene (background, directional lighting and colour cast, blur, sensor
 noise, JPEG quality) and a slow pose drift (roll, yaw, scale, shift) with blinks and gaze.
-:func:`render_face` (identity, scene, AU intensities (12,), pose) -> (112, 112, 3) uint8 RGB.
+:func:`render_face` (identity, scene, AU intensities (A,) of ``au_names``, pose) -> (112, 112, 3) uint8 RGB.
+With the 12 Aff-Wild2 AUs (the default) the pixels are those of the 12-AU renderer.
 The dataset writer is :mod:`mindface_au.data.synthetic`.
 """
 from __future__ import annotations
@@ -35,10 +42,10 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
-from ..constants import AU_NAMES, NUM_AUS
+from ..constants import AU_NAMES
 
 SIZE = 112
-A = {name: i for i, name in enumerate(AU_NAMES)}
+RENDERED_AUS = AU_NAMES + ("AU5", "AU9", "AU14", "AU17", "AU20")
 SHIFT = 4  # OpenCV drawing: fixed-point coordinates with 4 fractional bits
 ONE = 1 << SHIFT
 
@@ -200,39 +207,47 @@ class _Face:
 
     Args:
         ident: the person.
-        au: (12,) float64 intensities in [0, 1], ``AU_NAMES`` order.
+        au: {AU name: intensity in [0, 1]} (absent AUs are 0).
         yaw: the pose's yaw (-1..1): internal features shift sideways by ``3.5 * yaw`` pixels.
     """
 
     cx0 = 56.0  # centre of the head outline, x
 
-    def __init__(self, ident: Identity, au: np.ndarray, yaw: float):
+    def __init__(self, ident: Identity, au: dict, yaw: float):
         self.ident, self.au = ident, au
         self.skin = ident.skin
         self.dark = self.skin * 0.35
         self.cy = ident.face_cy
         self.yaw_shift = 3.5 * yaw
         self.cx = self.cx0 + self.yaw_shift  # centre of the internal features, x
-        self.jaw = 10.0 * au[A["AU26"]]  # jaw drop in pixels
+        self.jaw = 10.0 * self.of("AU26")[0]  # jaw drop in pixels
 
     def of(self, *names: str) -> list:
-        """Intensities of the named AUs."""
-        return [self.au[A[n]] for n in names]
+        """Intensities of the named AUs (0 for those not given)."""
+        return [self.au.get(n, _ZERO) for n in names]
+
+
+_ZERO = np.float64(0.0)
 
 
 def render_face(ident: Identity, scene: Scene, au: Sequence[float], pose: Pose = Pose(),
-                rng: Optional[np.random.Generator] = None) -> np.ndarray:
+                rng: Optional[np.random.Generator] = None, au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
     """One frame: (112, 112, 3) uint8 RGB.
 
     The face is drawn in canonical coordinates (head, forehead, each eye region, nose, mouth,
     chin), then posed, lit, blurred and noised (:func:`_camera`).
 
     Args:
-        au: (12,) intensities in [0, 1] in ``AU_NAMES`` order (0 = neutral).
+        au: (A,) intensities in [0, 1] in ``au_names`` order (0 = neutral).
         pose: per-frame nuisance.
         rng: picks the noise frame; None = no noise (tests of the AU regions).
+        au_names: the AUs of ``au`` (default Aff-Wild2's 12), any of :data:`RENDERED_AUS`.
     """
-    face = _Face(ident, np.clip(np.asarray(au, np.float64), 0, 1), pose.yaw)
+    unknown = [n for n in au_names if n not in RENDERED_AUS]
+    if unknown:
+        raise ValueError(f"the renderer draws {', '.join(RENDERED_AUS)}; not {', '.join(unknown)}")
+    values = np.clip(np.asarray(au, np.float64), 0, 1)
+    face = _Face(ident, dict(zip(au_names, values)), pose.yaw)
     img = scene.background.copy()
     _draw_head(img, face)
     _draw_forehead(img, face)
@@ -282,7 +297,7 @@ def _draw_forehead(img: np.ndarray, face: _Face) -> None:
 
 def _draw_eye_region(img: np.ndarray, face: _Face, s: int, pose: Pose) -> None:
     """One side (``s`` -1: image left): brow (AU1, AU2, AU4), eye and lids (AU6, AU7, blink, gaze), cheek (AU6)."""
-    a1, a2, a4, a6, a7 = face.of("AU1", "AU2", "AU4", "AU6", "AU7")
+    a1, a2, a4, a6, a7, a5 = face.of("AU1", "AU2", "AU4", "AU6", "AU7", "AU5")
     ident, skin, dark = face.ident, face.skin, face.dark
     ex, ey = face.cx + s * ident.eye_dx, ident.eye_y
     brow_y = ident.eye_y - ident.brow_gap
@@ -294,7 +309,7 @@ def _draw_eye_region(img: np.ndarray, face: _Face, s: int, pose: Pose) -> None:
     _line(img, np.stack([bx, by], 1), ident.brow, ident.brow_thick + (1 if a4 > 0.5 else 0))
     # eyes: almond between the upper and lower lid curves
     open_ = 1.0 - pose.blink
-    hu = ident.eye_h * (1 - 0.5 * a7 - 0.12 * a6) * open_ + 0.3
+    hu = ident.eye_h * (1 - 0.5 * a7 - 0.12 * a6 + 0.6 * a5) * open_ + 0.3
     hl = ident.eye_h * 0.7 * (1 - 0.8 * a7 - 0.55 * a6) * open_ + 0.3
     th = np.linspace(0, np.pi, 9)
     ew = ident.eye_w
@@ -306,6 +321,8 @@ def _draw_eye_region(img: np.ndarray, face: _Face, s: int, pose: Pose) -> None:
              ident.iris)
     _ellipse(img, (ex + pose.gaze_x * 2.0, ey + (hl - hu) / 2), (1.2, min(1.2, (hu + hl) / 2)), (15, 10, 10))
     _line(img, upper, dark * 0.6, 2 if a7 > 0.5 else 1)
+    if a5 > 0.02:  # raised lid: the lid crease moves up with it
+        _line(img, upper + [0, -2.0 - 1.5 * a5], _mix(skin, dark, 0.6 * a5), 1)
     _line(img, lower, _mix(skin * 0.7, dark, 0.8 * a7), 1 + int(a7 > 0.4))
     # AU6: cheek raised and brighter, infraorbital furrow, crow's feet
     if a6 > 0.02:
@@ -325,16 +342,21 @@ def _draw_eye_region(img: np.ndarray, face: _Face, s: int, pose: Pose) -> None:
 
 def _draw_nose(img: np.ndarray, face: _Face, pose: Pose) -> tuple:
     """Bridge, tip (shifts more with yaw) and nostrils (AU10 lifts them); returns the tip ``(nx, ny)``."""
-    (a10,) = face.of("AU10")
+    a10, a9 = face.of("AU10", "AU9")
     skin, dark, cx = face.skin, face.dark, face.cx
     ny = face.ident.nose_y
     nx = cx + 1.5 * pose.yaw
     _line(img, [(cx, face.ident.eye_y + 2), (nx, ny - 3)], _mix(skin, dark, 0.25), 1)
     _ellipse(img, (nx, ny - 1), (5.5, 4), np.clip(skin * 1.07, 0, 255))
     for s in (-1, 1):
-        _ellipse(img, (nx + s * 4.2, ny + 1.8 - 2.0 * a10), (2.2 + 0.8 * a10, 1.3), skin * 0.4)
-        _line(img, _bezier((nx + s * 6.5, ny - 2 - 1.5 * a10), (nx + s * 8, ny + 1 - 1.5 * a10), (nx + s * 5, ny + 3 - 1.5 * a10)),
-              _mix(skin, dark, 0.35), 1)
+        _ellipse(img, (nx + s * 4.2, ny + 1.8 - 2.0 * a10 - 1.5 * a9), (2.2 + 0.8 * a10, 1.3), skin * 0.4)
+        _line(img, _bezier((nx + s * 6.5, ny - 2 - 1.5 * a10 - 1.5 * a9), (nx + s * 8, ny + 1 - 1.5 * a10 - 1.5 * a9),
+                           (nx + s * 5, ny + 3 - 1.5 * a10 - 1.5 * a9)), _mix(skin, dark, 0.35), 1)
+    if a9 > 0.02:  # wrinkles across the bridge, between the eyes and the tip
+        ey = face.ident.eye_y
+        for k in range(3):
+            y = ey + 3 + k * (ny - ey - 8) / 3
+            _line(img, _bezier((cx - 4, y + 0.8), (cx, y - 0.6), (cx + 4, y + 0.8)), _mix(skin, dark, 0.9 * a9), 1)
     return nx, ny
 
 
@@ -355,26 +377,28 @@ class _Mouth:
 def _mouth_curves(face: _Face) -> _Mouth:
     """Lip curves for AU10 (upper lip up), AU12/AU15 (corners up/down), AU23/AU24 (narrow, thin), AU25/AU26 (open)."""
     a10, a12, a15, a23, a24, a25 = face.of("AU10", "AU12", "AU15", "AU23", "AU24", "AU25")
+    a14, a17, a20 = face.of("AU14", "AU17", "AU20")
     ident, cx, jaw = face.ident, face.cx, face.jaw
     my = ident.mouth_y
-    w = ident.mouth_w * (1 - 0.4 * a23 + 0.12 * a12 + 0.04 * a24)
-    dy = -6.5 * a12 + 6.5 * a15
+    w = ident.mouth_w * (1 - 0.4 * a23 + 0.12 * a12 + 0.04 * a24 + 0.3 * a20 - 0.08 * a14)
+    dy = -6.5 * a12 + 6.5 * a15 + 1.5 * a20
     open_mouth = a25 * (6.0 + jaw)
     lower_drop = 0.35 * jaw if a25 < 0.05 else 0.0
-    thin = max(0.2, 1 - 0.5 * a23 - 0.75 * a24)
+    thin = max(0.2, 1 - 0.5 * a23 - 0.75 * a24 - 0.35 * a20)
     tu, tl = ident.lip_up * thin, ident.lip_lo * thin
     L, R = (cx - w, my + dy), (cx + w, my + dy)
     ull = _bezier(L, (cx, my - 0.4 * open_mouth - 1.6 * a10), R)
-    llu = _bezier(L, (cx, my + 0.6 * open_mouth + lower_drop), R)
+    llu = _bezier(L, (cx, my + 0.6 * open_mouth + lower_drop - 1.2 * a17), R)
     ult = _bezier(L, (cx, my - 0.4 * open_mouth - 1.6 * a10 - tu - 2.5 * a10), R)
     ult[4, 1] += 0.9  # cupid's bow
-    llb = _bezier((L[0] + 1, L[1] + 0.5), (cx, my + 0.6 * open_mouth + lower_drop + tl), (R[0] - 1, R[1] + 0.5))
+    llb = _bezier((L[0] + 1, L[1] + 0.5), (cx, my + 0.6 * open_mouth + lower_drop + tl - 2.5 * a17),
+                  (R[0] - 1, R[1] + 0.5))
     return _Mouth(ult, ull, llu, llb, L, R, w, open_mouth)
 
 
 def _draw_mouth_folds(img: np.ndarray, face: _Face, nose: tuple, m: _Mouth) -> None:
-    """Nasolabial folds (AU10, a little AU12) and marks at the corners: AU12 creases, AU23 creases, AU15 shadows."""
-    a10, a12, a15, a23 = face.of("AU10", "AU12", "AU15", "AU23")
+    """Nasolabial folds (AU10, a little AU12) and marks at the corners: AU12/AU23 creases, AU15 shadows, AU14 dimples."""
+    a10, a12, a15, a23, a14 = face.of("AU10", "AU12", "AU15", "AU23", "AU14")
     skin, dark, cx = face.skin, face.dark, face.cx
     nx, ny = nose
     for s in (-1, 1):
@@ -390,6 +414,8 @@ def _draw_mouth_folds(img: np.ndarray, face: _Face, nose: tuple, m: _Mouth) -> N
                   _mix(skin, dark, 0.9 * a23), 1)
         if a15 > 0.02:  # depressor shadows below the corners
             _line(img, [(corner[0], corner[1] + 1.5), (corner[0] + s * 2.5, corner[1] + 7)], _mix(skin, dark, 0.9 * a15), 2)
+        if a14 > 0.02:  # dimples just outside the corners
+            _ellipse(img, (corner[0] + s * 3.5, corner[1] - 0.5), (1.4, 2.0), _mix(skin, dark, 0.9 * a14))
 
 
 def _draw_lips(img: np.ndarray, face: _Face, m: _Mouth) -> None:
@@ -414,10 +440,14 @@ def _draw_lips(img: np.ndarray, face: _Face, m: _Mouth) -> None:
 
 
 def _draw_chin(img: np.ndarray, face: _Face) -> None:
-    """The chin crease, which moves down with the jaw (AU26)."""
-    (a26,) = face.of("AU26")
+    """The chin crease, which moves down with the jaw (AU26); AU17's raised, wrinkled chin boss."""
+    a26, a17 = face.of("AU26", "AU17")
     cx = face.cx
     chin_y = face.cy + face.ident.face_h_lo + face.jaw - 8
+    if a17 > 0.02:  # the chin boss pushed up: a bulge with an orange-peel texture
+        _ellipse(img, (cx, chin_y - 1 - 2 * a17), (7, 4), _mix(face.skin, np.clip(face.skin * 1.15, 0, 255), a17))
+        for dx, dy in ((-3, -2), (0, -3), (3, -2), (-1.5, 0), (1.5, 0)):
+            _ellipse(img, (cx + dx, chin_y - 1 - 2 * a17 + dy), (0.6, 0.6), _mix(face.skin, face.dark, 0.8 * a17))
     _line(img, _bezier((cx - 6, chin_y), (cx, chin_y + 1.5), (cx + 6, chin_y)), _mix(face.skin, face.dark, 0.2 + 0.6 * a26),
           1 + int(a26 > 0.4))
 
@@ -460,16 +490,17 @@ def sample_poses(rng: np.random.Generator, n: int) -> List[Pose]:
                  float(gx[i]), float(gy[i])) for i in range(n)]
 
 
-def au_montage(n_identities: int = 4, seed: int = 0, intensity: float = 1.0) -> np.ndarray:
-    """(112 n, 112 x 13, 3) uint8 RGB grid: a row per identity; columns neutral, then each AU alone."""
-    rows = []
+def au_montage(n_identities: int = 4, seed: int = 0, intensity: float = 1.0,
+               au_names: Sequence[str] = AU_NAMES) -> np.ndarray:
+    """(112 n, 112 (A + 1), 3) uint8 RGB grid: a row per identity; columns neutral, then each AU of ``au_names`` alone."""
+    rows, n = [], len(au_names)
     for i in range(n_identities):
         rng = np.random.default_rng([seed, i, 7])
         ident, scene = sample_identity(rng), sample_scene(rng)
-        row = [render_face(ident, scene, np.zeros(NUM_AUS))]
-        for j in range(NUM_AUS):
-            a = np.zeros(NUM_AUS)
+        row = [render_face(ident, scene, np.zeros(n), au_names=au_names)]
+        for j in range(n):
+            a = np.zeros(n)
             a[j] = intensity
-            row.append(render_face(ident, scene, a))
+            row.append(render_face(ident, scene, a, au_names=au_names))
         rows.append(np.concatenate(row, 1))
     return np.concatenate(rows, 0)

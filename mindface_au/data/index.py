@@ -4,8 +4,11 @@ A :class:`FrameIndex` holds N frames (rows) of V videos without one Python objec
 
 * ``video_ids`` (N,) int32: index into ``video_names`` of each frame's video;
 * ``frames`` (N,) int32: 1-based frame number inside its video (the annotation line number);
-* ``labels`` (N, 12) int8: 0/1 per AU in :data:`~mindface_au.constants.AU_NAMES` order (list files
-  may keep -1 = not annotated for that AU when asked to);
+* ``labels`` (N, A) int8: 0/1 per AU in ``au_names`` order (default the 12 Aff-Wild2 AUs,
+  :data:`~mindface_au.constants.AU_NAMES`); -1 = not coded for that AU (BP4D's 9s, list files
+  read with ``keep_partial``), to be masked;
+* ``intensity`` (N, A) float32 or None: 0-5 intensity per AU where the release codes it, NaN
+  where it does not (DISFA: every AU; BP4D: AUs 6, 10, 12, 14, 17 from the FERA 2015 files);
 * per video: ``video_names`` (V,), ``video_dirs`` (V,) the image folder relative to ``image_root``,
   and ``name_formats`` (V,) how a frame number becomes a file name (``"{:05d}.jpg"``).
 
@@ -23,11 +26,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..constants import NUM_AUS
+from ..constants import AU_NAMES
 
 
 @dataclass
@@ -87,12 +90,17 @@ class FrameIndex:
     explicit_paths: Optional[np.ndarray] = None  # (N,) str, only when names follow no per-video pattern
     source: str = ""  # what was read (for messages)
     from_cache: bool = False
+    au_names: Tuple[str, ...] = AU_NAMES  # the label columns
+    intensity: Optional[np.ndarray] = None  # (N, A) float32, NaN = not coded
 
     def __post_init__(self):
         n = len(self.video_ids)
-        if self.frames.shape != (n,) or self.labels.shape != (n, NUM_AUS):
+        self.au_names = tuple(self.au_names)
+        if self.frames.shape != (n,) or self.labels.shape != (n, len(self.au_names)):
             raise ValueError(f"inconsistent index arrays: video_ids {self.video_ids.shape}, frames "
-                             f"{self.frames.shape}, labels {self.labels.shape}")
+                             f"{self.frames.shape}, labels {self.labels.shape} for {len(self.au_names)} AUs")
+        if self.intensity is not None and self.intensity.shape != self.labels.shape:
+            raise ValueError(f"intensity {self.intensity.shape} does not match labels {self.labels.shape}")
         self._paths = None
 
     def __len__(self) -> int:
@@ -139,10 +147,25 @@ class FrameIndex:
         return list(zip(starts.tolist(), ends.tolist()))
 
     def positive_rate(self) -> np.ndarray:
-        """(12,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
+        """(A,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
         lab = self.labels.astype(np.float64)
         annotated = (self.labels >= 0).sum(0)
         return np.where(annotated > 0, (lab == 1).sum(0) / np.maximum(annotated, 1), 0.0)
+
+    def subject_counts(self, subject_of=lambda video: video) -> Dict[str, dict]:
+        """Per subject: ``frames`` and per AU ``{au: [positive, negative, not coded]}`` (subject = ``subject_of(video)``)."""
+        out: Dict[str, dict] = {}
+        for v, (lo, hi) in enumerate(self.video_ranges()):
+            entry = out.setdefault(subject_of(self.video_names[v]),
+                                   {"frames": 0, "aus": {au: [0, 0, 0] for au in self.au_names}})
+            entry["frames"] += hi - lo
+            lab = self.labels[lo:hi]
+            for j, au in enumerate(self.au_names):
+                counts = entry["aus"][au]
+                counts[0] += int((lab[:, j] == 1).sum())
+                counts[1] += int((lab[:, j] == 0).sum())
+                counts[2] += int((lab[:, j] < 0).sum())
+        return out
 
     def __repr__(self) -> str:
         return (f"FrameIndex({len(self)} frames, {self.num_videos} videos, image_root={self.image_root!r}, "
@@ -173,6 +196,32 @@ def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:
                         np.concatenate([p.report.unannotated for p in parts]),
                         np.concatenate([p.report.missing for p in parts]),
                         {k: v for p in parts for k, v in p.report.skipped.items()})
+    if len({p.au_names for p in parts}) != 1:
+        raise ValueError("cannot concatenate indexes of different AU sets")
+    intensity = None
+    if any(p.intensity is not None for p in parts):
+        intensity = np.concatenate([p.intensity if p.intensity is not None
+                                    else np.full(p.labels.shape, np.nan, np.float32) for p in parts])
     return FrameIndex(parts[0].image_root, names, dirs, fmts, np.concatenate(vids).astype(np.int32),
                       np.concatenate([p.frames for p in parts]), np.concatenate([p.labels for p in parts]),
-                      report, explicit, source or "+".join(p.source for p in parts))
+                      report, explicit, source or "+".join(p.source for p in parts),
+                      au_names=parts[0].au_names, intensity=intensity)
+
+
+def select_videos(index: FrameIndex, keep: Sequence[str], source: str = "") -> FrameIndex:
+    """The frames of the videos named in ``keep`` (order of ``index`` kept; videos renumbered)."""
+    wanted = set(keep)
+    kept_v = [v for v, name in enumerate(index.video_names) if name in wanted]
+    new_id = np.full(index.num_videos, -1, np.int32)
+    new_id[kept_v] = np.arange(len(kept_v), dtype=np.int32)
+    rows = np.flatnonzero(new_id[index.video_ids] >= 0)
+    r = index.report
+    report_rows = [i for i, name in enumerate(r.video_names) if name in wanted]
+    report = ReadReport([r.video_names[i] for i in report_rows], r.rows[report_rows], r.unannotated[report_rows],
+                        r.missing[report_rows], {k: v for k, v in r.skipped.items() if k in wanted})
+    pick = lambda items: [items[v] for v in kept_v]  # noqa: E731
+    return FrameIndex(index.image_root, pick(index.video_names), pick(index.video_dirs), pick(index.name_formats),
+                      new_id[index.video_ids[rows]], index.frames[rows], index.labels[rows], report,
+                      None if index.explicit_paths is None else index.explicit_paths[rows],
+                      source or index.source, au_names=index.au_names,
+                      intensity=None if index.intensity is None else index.intensity[rows])

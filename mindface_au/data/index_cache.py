@@ -24,11 +24,10 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..constants import AU_NAMES
 from ..fileio import atomic_path
 from .index import FrameIndex, ReadReport
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 DEFAULT_SUBDIR = ".index_cache"  # below the image root when no cache folder is given
 
 
@@ -97,10 +96,12 @@ def _arrays_of(index: FrameIndex, stamps: dict) -> dict:
     """The arrays of one cache file: the index's arrays, and its other fields as JSON bytes (``meta``)."""
     meta = {"image_root": index.image_root, "video_names": index.video_names, "video_dirs": index.video_dirs,
             "name_formats": index.name_formats, "source": index.source, "skipped": index.report.skipped,
-            "report_videos": index.report.video_names, "au_names": list(AU_NAMES), "folder_mtimes": stamps}
+            "report_videos": index.report.video_names, "au_names": list(index.au_names), "folder_mtimes": stamps}
     arrays = {"video_ids": index.video_ids, "frames": index.frames, "labels": index.labels,
               "rows": index.report.rows, "unannotated": index.report.unannotated, "missing": index.report.missing,
               "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
+    if index.intensity is not None:
+        arrays["intensity"] = index.intensity
     if index.explicit_paths is not None:
         arrays["explicit_paths"] = np.asarray(index.explicit_paths, dtype=str)
     return arrays
@@ -110,11 +111,10 @@ def _read_npz(path: str):
     """``(index, folder mtimes)`` of a cache file written by :meth:`IndexCache.save`."""
     with np.load(path, allow_pickle=False) as z:
         meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-        if meta.get("au_names") != list(AU_NAMES):
-            raise ValueError(f"{path}: index cache for other AUs {meta.get('au_names')}")
         report = ReadReport(meta["report_videos"], z["rows"], z["unannotated"], z["missing"], meta["skipped"])
         explicit = z["explicit_paths"].astype(object) if "explicit_paths" in z.files else None
         index = FrameIndex(meta["image_root"], meta["video_names"], meta["video_dirs"], meta["name_formats"],
                            z["video_ids"], z["frames"], z["labels"], report, explicit, meta["source"],
-                           from_cache=True)
+                           from_cache=True, au_names=tuple(meta["au_names"]),
+                           intensity=z["intensity"] if "intensity" in z.files else None)
     return index, meta["folder_mtimes"]

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..constants import NUM_AUS
+from ..constants import AU_NAMES, NUM_AUS
 from ..fileio import atomic_write_text
 from .abaw import AnnotationError, parse_values
 from .index import FrameIndex, ReadReport
@@ -80,7 +80,7 @@ def read_list_file(path: str, image_root: Optional[str] = None, check_images: bo
         if cached is not None:
             return cached
     rel_paths, labels = _parse_lines(path)
-    index = _index_frames(path, image_root, rel_paths, labels, check_images, keep_partial)
+    index = index_frames(path, image_root, rel_paths, labels, check_images, keep_partial)
     if cache is not None:
         cache.save(index)
     return index
@@ -124,9 +124,10 @@ def _present_images(image_root: str, dirs: Sequence[str], names: Sequence[str], 
     return present
 
 
-def _index_frames(path: str, image_root: str, rel_paths: List[str], labels: np.ndarray, check_images: bool,
-                  keep_partial: bool) -> FrameIndex:
-    """The index of the parsed lines: videos = folders in order of first appearance, file order kept within."""
+def index_frames(path: str, image_root: str, rel_paths: List[str], labels: np.ndarray, check_images: bool,
+                 keep_partial: bool, au_names: Sequence[str] = AU_NAMES) -> FrameIndex:
+    """The index of parsed list lines (paths, labels (N, A)): videos = folders in order of first
+    appearance, file order kept within."""
     dirs, names = zip(*(p.rpartition("/")[::2] for p in rel_paths))
     video_names, first_seen = np.unique(np.asarray(dirs, dtype=object), return_index=True)
     video_names = [str(v) for v in video_names[np.argsort(first_seen)]]
@@ -148,7 +149,7 @@ def _index_frames(path: str, image_root: str, rel_paths: List[str], labels: np.n
     explicit = np.asarray([rel_paths[i] for i in sel.tolist()], dtype=object) if need_paths else None
     report = ReadReport(video_names, rows, unannotated, missing, {})
     return FrameIndex(image_root, video_names, list(video_names), formats, video_ids.astype(np.int32), frames,
-                      labels[sel], report, explicit, source=path)
+                      labels[sel], report, explicit, source=path, au_names=tuple(au_names))
 
 
 def _frame_numbers(names: Sequence[str], sel: np.ndarray, video_ids: np.ndarray,

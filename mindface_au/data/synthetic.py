@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -288,8 +288,10 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
     return root
 
 
-def save_montage(path: str, n_identities: int = 4, seed: int = 0, scale: int = 2) -> str:
-    """Save :func:`~.face_renderer.au_montage` as a PNG with column titles (:mod:`mindface_au.plots`)."""
+def save_montage(path: str, n_identities: int = 4, seed: int = 0, scale: int = 2,
+                 au_names: Sequence[str] = AU_NAMES) -> str:
+    """Save :func:`~.face_renderer.au_montage` of ``au_names`` as a PNG with column titles (:mod:`mindface_au.plots`)."""
     from ..plots import plot_image_grid
 
-    return plot_image_grid(au_montage(n_identities, seed), path, ["neutral", *AU_NAMES], SIZE, scale)
+    grid = au_montage(n_identities, seed, au_names=au_names)
+    return plot_image_grid(grid, path, ["neutral", *au_names], SIZE, scale)
