@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.backends import require
+from ..optional import require
 
 QDQ_OPSET = 13  # per-channel DequantizeLinear (its ``axis``) needs opset >= 13
 

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 
 from ..fileio import atomic_path
-from ..inference.backends import require
+from ..optional import require
 from .formats import FORMATS, check_format_precision
 from .onnx_batch import export_onnx_dynamic_batch
 from .quantize import quantize_onnx, quantize_openvino

@@ -24,44 +24,19 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from typing import Dict, Optional
 
 import numpy as np
 
 from ..engine.predict import cell_forward, predict_array
+from ..optional import note_once, require
 from ..sidecar import read_sidecar
 
 PRECISIONS = ("fp32", "bf16", "int8")
 RUNTIMES = ("openvino", "onnxruntime", "mindspore")
 EXTENSIONS = {".xml": "openvino", ".onnx": "onnxruntime", ".mindir": "mindspore"}
-INSTALL = {"openvino": "pip install -e .[openvino]   (or: pip install openvino)",
-           "onnxruntime": "pip install -e .[onnx]   (or: pip install onnxruntime)",
-           "mindspore": "pip install mindspore (see mindspore.cn/install)",
-           "nncf": "pip install -e .[openvino]   (or: pip install nncf)"}
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
              "amx_int8")
-
-_said = set()
-
-
-def note_once(message: str) -> None:
-    """Warn ``message`` once per process (a runtime fallback the user should know about, said once)."""
-    if message not in _said:
-        _said.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def require(module: str, what: str):
-    """Import ``module`` or raise an ImportError that names the install command."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"{what} needs the optional package '{module}', which is not installed: "
-                          f"{INSTALL.get(module, 'pip install ' + module)}") from exc
-
 
 @functools.lru_cache(maxsize=None)
 def cpu_flags() -> Dict[str, bool]:

