@@ -46,7 +46,7 @@ def test_runtime_is_chosen_from_the_file_extension():
 
 def test_bf16_on_a_cpu_without_bf16_runs_fp32_and_says_so_once(monkeypatch):
     monkeypatch.setattr(backends, "cpu_flags", lambda: dict.fromkeys(backends.CPU_FLAGS, False))
-    monkeypatch.setattr(backends, "_said", set())
+    monkeypatch.setattr("mindface_au.optional._said", set())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert resolve_precision("bf16") == "fp32"
