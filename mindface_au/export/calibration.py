@@ -33,7 +33,8 @@ def as_batches(x: np.ndarray, batch_size: int = 16) -> list:
 def split_arrays(cfg: dict, which: str = "val", max_frames: int = 1000):
     """``(x (N, 3, S, S) float32, labels (N, n))``: up to ``max_frames`` frames of the config's
     ``which`` ('train' / 'val') split, evenly spaced over it, through the evaluation transform."""
-    from ..data import build_eval_dataset, ensure_synthetic, read_index
+    from ..data import ensure_synthetic, read_index
+    from ..pipeline import build_eval_dataset
 
     ensure_synthetic(cfg, progress=False)
     index = read_index(cfg, which)
