@@ -1,7 +1,5 @@
 """tools/predict_abaw.py: both submission formats on a hand-built tree with missing frames."""
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -14,11 +12,11 @@ from mindface_au.checkpoint import save_checkpoint
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.evaluation import read_abaw5, read_abaw6
 
-from testlib import ROOT, tiny_config
+from testlib import tiny_config
+from testlib.run import run_command
 
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
+pytestmark = pytest.mark.slow  # runs of the tools
 
-TOOL = os.path.join(ROOT, "tools", "predict_abaw.py")
 # video -> frames that have an image (the videos have 6 and 5 frames: gaps at 3 and at the end)
 TREE = {"vidA": [1, 2, 4, 5, 6], "vidB_left": [2, 3, 4]}
 
@@ -42,7 +40,7 @@ def tree(tmp_path_factory):
 
 
 def run(*args):
-    res = subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    res = run_command("predict-abaw", *args)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return res
 
@@ -78,7 +76,6 @@ def test_abaw6_predictions_in_template_order(tree):
 
 def test_missing_video_is_named(tree):
     (tree / "bad.txt").write_text("vidA\nvidC\n")
-    res = subprocess.run([sys.executable, TOOL, "--ckpt", str(tree / "m.ckpt"), "--root", str(tree / "root"),
-                          "--videos", str(tree / "bad.txt"), "--out", str(tree / "x")], capture_output=True,
-                         text=True, cwd=ROOT, timeout=600)
+    res = run_command("predict-abaw", "--ckpt", str(tree / "m.ckpt"), "--root", str(tree / "root"),
+                      "--videos", str(tree / "bad.txt"), "--out", str(tree / "x"))
     assert res.returncode == 2 and "vidC" in res.stderr

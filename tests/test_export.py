@@ -1,7 +1,5 @@
 """tools/export.py: MindIR and ONNX with a dynamic batch, checked in a fresh process; bad checkpoints refused."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,15 +11,15 @@ from mindface_au.checkpoint import save_checkpoint
 from mindface_au.export import load_exported
 
 from testlib import ROOT, tiny_config
+from testlib.run import run_command
 
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
+pytestmark = pytest.mark.slow  # runs of the tools
 
 TINY = ["--set", "model.backbone=iresnet_mini", "--set", "model.input_size=32", "--set", "model.fusion.ffn_dim=64"]
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    return run_command("export", *args)
 
 
 @pytest.fixture(scope="module")
