@@ -11,6 +11,11 @@ the PNG curves.
 ``summary.json`` and the plots are derived from it and from ``best.ckpt``'s meta. After a kill at
 any moment, ``--resume`` removes partial files, drops the log records the state does not cover,
 derives the summary again and redoes what the state does not claim.
+
+``train`` is a composition of named steps: :func:`start_work_dir`, :func:`build_network`,
+:func:`restore_state`, :func:`build_data`, :func:`build_trainer_model`, :func:`build_training_loop`,
+:func:`redo_after_last_save` and :func:`run_epochs`. Extra MindSpore callbacks (``callbacks=``) run
+after the loop's own; one that calls ``run_context.request_stop()`` ends the run where it asked.
 """
 from __future__ import annotations
 
