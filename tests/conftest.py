@@ -25,6 +25,59 @@ def tiny_cfg():
     return tiny_config()
 
 
+# Session fixtures: built once per pytest process (per xdist worker) and shared by the modules that
+# only read them. Tests that change a file copy it first.
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory) -> str:
+    """A checkpoint of the tiny network (random weights, non-trivial BN statistics), per-AU thresholds
+    0.3 ... 0.7 (:data:`testlib.infer.THRESHOLDS`), ``data.synthetic: true`` in its saved config."""
+    from testlib.infer import make_tiny_ckpt
+
+    return make_tiny_ckpt(str(tmp_path_factory.mktemp("tiny_ckpt") / "tiny.ckpt"), synthetic=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt_real_data(tmp_path_factory) -> str:
+    """:func:`tiny_ckpt` with ``data.synthetic: false`` in its saved config (as a real recipe has)."""
+    from testlib.infer import make_tiny_ckpt
+
+    return make_tiny_ckpt(str(tmp_path_factory.mktemp("tiny_ckpt") / "real.ckpt"), synthetic=False)
+
+
+@pytest.fixture(scope="session")
+def synthetic_abaw(tmp_path_factory):
+    """``synthetic_abaw(videos, frames, seed=0)``: the path of a synthetic Aff-Wild2 root of that size,
+    made once per session for each size and seed."""
+    from mindface_au.data import make_synthetic_affwild2
+
+    made = {}
+
+    def root(videos: int, frames: int, seed: int = 0) -> str:
+        key = (videos, frames, seed)
+        if key not in made:
+            path = str(tmp_path_factory.mktemp(f"abaw_{videos}x{frames}_s{seed}") / "affwild2")
+            make_synthetic_affwild2(path, videos=videos, frames=frames, seed=seed, workers=1, progress=False)
+            made[key] = path
+        return made[key]
+
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One uninterrupted 2-epoch run of :func:`testlib.train.tiny_train_args` from a clean data cache
+    (the train command in this process): (work dir, its CompletedProcess, the synthetic root it made)."""
+    from testlib.run import run_command
+    from testlib.train import tiny_train_args
+
+    base = tmp_path_factory.mktemp("tiny_run")
+    root, work = str(base / "affwild2"), str(base / "run")
+    res = run_command("train", "--no-progress", *tiny_train_args(root, work))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return work, res, root
+
+
 # Under pytest-xdist (``-n 2 --dist loadgroup``, the README's test command) the tests of one module
 # run on one worker, so module fixtures (a reference training run, exports) are built once; the
 # modules below hold independent minutes-long runs and are spread over the workers test by test.

@@ -1,8 +1,6 @@
 """device: auto and the fallback of eval/export/infer; an absent device named for training is one clear line."""
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -17,6 +15,8 @@ from mindface_au.config import ConfigError, load_config
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.data.abaw import ANNOTATION_SUBDIR, FRAME_FORMAT, IMAGE_SUBDIR
 
+from testlib.run import run_command
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["model.backbone=iresnet_mini", "model.input_size=32", "model.fusion.ffn_dim=64", "data.num_workers=1",
         "eval.batch_size=8"]
@@ -24,11 +24,8 @@ ABSENT = next((d for d in ("Ascend", "GPU") if d not in runtime.available_device
 needs_absent = pytest.mark.skipif(ABSENT is None, reason="this machine has both Ascend and GPU")
 
 
-def mindface_au(*args, timeout=600):
-    """``python -m mindface_au ARGS`` in a fresh process (the console command's code path)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "mindface_au", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=timeout)
+# the device notice is printed once per process: the commands that print it run in their own
+NOTICE_RUN = {"own_process": True}
 
 
 def notices(stderr):
@@ -62,8 +59,8 @@ def ascend_ckpt(tmp_path_factory):
 @pytest.mark.slow
 def test_export_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
-    res = mindface_au("export", "--ckpt", str(base / "m.ckpt"), "--format", "ONNX", "--out", str(base / "m.onnx"),
-                      "--check-batches", "2")
+    res = run_command("export", "--ckpt", str(base / "m.ckpt"), "--format", "ONNX", "--out", str(base / "m.onnx"),
+                      "--check-batches", "2", **NOTICE_RUN)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert os.path.getsize(base / "m.onnx") > 0
     assert len(notices(res.stderr)) == 1 and "'Ascend'" in res.stderr and "m.ckpt" in res.stderr
@@ -73,7 +70,7 @@ def test_export_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
 @pytest.mark.slow
 def test_eval_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
-    res = mindface_au("eval", "--ckpt", str(base / "m.ckpt"), "--out", str(base / "eval"))
+    res = run_command("eval", "--ckpt", str(base / "m.ckpt"), "--out", str(base / "eval"), **NOTICE_RUN)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     result = json.load(open(base / "eval" / "eval_result.json"))
     assert result["frames"] == 12 and len(result["per_au_f1"]) == 12
@@ -85,8 +82,8 @@ def test_eval_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
 def test_infer_of_an_ascend_checkpoint_runs_here_with_one_notice(ascend_ckpt):
     base = ascend_ckpt
     crops = base / "data" / IMAGE_SUBDIR / "vidA"
-    res = mindface_au("infer", str(crops), "--aligned", "--ckpt", str(base / "m.ckpt"), "--out", str(base / "inf"),
-                      "--no-progress")
+    res = run_command("infer", str(crops), "--aligned", "--ckpt", str(base / "m.ckpt"), "--out", str(base / "inf"),
+                      "--no-progress", **NOTICE_RUN)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     csvs = [n for n in os.listdir(base / "inf") if n.endswith(".csv")]
     assert len(csvs) == 1
@@ -99,7 +96,7 @@ def test_training_on_an_absent_device_is_one_line_naming_device_and_the_recipe(t
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(f"_base_: {os.path.join(ROOT, 'configs', 'demo_cpu.yaml')}\ndevice: {ABSENT}\n"
                       f"train: {{work_dir: {tmp_path / 'run'}}}\n")
-    res = mindface_au("train", "--config", str(recipe), "--no-progress")
+    res = run_command("train", "--config", str(recipe), "--no-progress")
     assert res.returncode == 2, res.stdout[-2000:] + res.stderr[-3000:]
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, res.stderr
@@ -109,7 +106,7 @@ def test_training_on_an_absent_device_is_one_line_naming_device_and_the_recipe(t
 
 @needs_absent
 def test_device_flag_of_train_is_named_in_the_error(tmp_path):
-    res = mindface_au("train", "--device", ABSENT, "--set", f"train.work_dir={tmp_path / 'run'}")
+    res = run_command("train", "--device", ABSENT, "--set", f"train.work_dir={tmp_path / 'run'}")
     assert res.returncode == 2
     assert res.stderr.strip() == (f"error: --set device={ABSENT}: device: '{ABSENT}' is not available here "
                                   f"(this MindSpore build and machine have {', '.join(runtime.available_devices())}); "

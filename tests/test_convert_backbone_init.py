@@ -1,7 +1,5 @@
 """model.backbone_init: converted backbone weights load into an AU net and are reported; the CLI and zoo names."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +13,8 @@ from mindface_au.convert import (ConversionError, convert_state_dict, export_tor
 from mindface_au.weights import CheckpointMismatch, load_backbone_init
 from mindface_au.convert.pth_writer import write_pth
 
-from testlib import ROOT, tiny_config
+from testlib import tiny_config
+from testlib.run import run_command
 from testlib.convert import MINI, iresnet_forward, mini_authors_sd, mini_insightface_sd
 
 
@@ -146,9 +145,7 @@ def test_zoo_names(tmp_path):
 
 
 def _tool(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "convert_weights.py"), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return run_command("convert", *args)
 
 
 @pytest.mark.slow

@@ -1,17 +1,15 @@
 """k-fold splits by video: no video in two folds, pairs together, rare positives spread, list files round trip."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from mindface_au.constants import AU_NAMES, RARE_AUS
-from mindface_au.data import FrameIndex, ReadReport, make_folds, make_synthetic_affwild2, read_list_file
+from mindface_au.data import FrameIndex, ReadReport, make_folds, read_list_file
 from mindface_au.data.folds import clip_of, write_folds
 
-from testlib import ROOT
+from testlib.run import run_command
 
 
 def make_index(n_videos=22, seed=0):
@@ -80,12 +78,10 @@ def test_write_folds_round_trip(tmp_path):
 
 
 @pytest.mark.slow
-def test_make_folds_tool(tmp_path):
-    root = str(tmp_path / "abaw")
-    make_synthetic_affwild2(root, videos=8, frames=12, seed=0, workers=1, progress=False)
+def test_make_folds_tool(tmp_path, synthetic_abaw):
+    root = synthetic_abaw(8, 12, seed=0)
     out = str(tmp_path / "folds")
-    run = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_folds.py"), "--root", root, "--folds",
-                          "3", "--out", out], capture_output=True, text=True)
+    run = run_command("make-folds", "--root", root, "--folds", "3", "--out", out)
     assert run.returncode == 0, run.stderr
     with open(os.path.join(out, "folds.json")) as f:
         summary = json.load(f)
@@ -95,6 +91,5 @@ def test_make_folds_tool(tmp_path):
     assert "synth-001_right" in summary["folds"][pair[0]]["videos"]  # the two people of a clip together
     idx = read_list_file(os.path.join(out, "fold0", "val.txt"), root, use_cache=False)
     assert len(idx) > 0 and idx.report.totals()["missing"] == 0
-    bad = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_folds.py"), "--root", str(tmp_path),
-                          "--out", out], capture_output=True, text=True)
+    bad = run_command("make-folds", "--root", str(tmp_path), "--out", out)
     assert bad.returncode == 2 and "not an ABAW AU layout" in bad.stderr

@@ -1,7 +1,5 @@
 """The ABAW and list-file readers on small hand-built trees with every quirk of the real data."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ from mindface_au.constants import ABAW_HEADER
 from mindface_au.data import (AnnotationError, NotAbawLayoutError, parse_annotation_bytes, read_abaw_split,
                               read_list_file, write_list_file)
 
-from testlib import ROOT
+from testlib.run import run_command
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")  # never decoded by the reader
 
 
@@ -212,14 +210,12 @@ def test_list_file_errors_name_line(tmp_path):
 
 @pytest.mark.slow
 def test_check_dataset_tool(tree, tmp_path):
-    tool = os.path.join(ROOT, "tools", "check_dataset.py")
-    bad = subprocess.run([sys.executable, tool, "--root", str(tmp_path / "nothing_here")], capture_output=True,
-                         text=True)
+    bad = run_command("check-dataset", "--root", str(tmp_path / "nothing_here"))
     assert bad.returncode == 2 and "error:" in bad.stderr and "no such folder" in bad.stderr
     (tmp_path / "empty").mkdir()
-    bad = subprocess.run([sys.executable, tool, "--root", str(tmp_path / "empty")], capture_output=True, text=True)
+    bad = run_command("check-dataset", "--root", str(tmp_path / "empty"))
     assert bad.returncode == 2 and "not an ABAW AU layout" in bad.stderr
-    ok = subprocess.run([sys.executable, tool, "--root", tree, "--no-progress"], capture_output=True, text=True)
+    ok = run_command("check-dataset", "--root", tree, "--no-progress")
     assert ok.returncode == 0, ok.stderr
     out = ok.stdout
     assert "== Train_Set" in out and "== Validation_Set" in out

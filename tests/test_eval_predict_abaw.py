@@ -1,30 +1,24 @@
 """tools/predict_abaw.py: both submission formats on a hand-built tree with missing frames."""
 import os
-import subprocess
-import sys
+import shutil
 
 import cv2
 import numpy as np
 import pytest
 
-import mindspore as ms
-
-from mindface_au import build_model
-from mindface_au.checkpoint import save_checkpoint
 from mindface_au.constants import ABAW_HEADER
 from mindface_au.evaluation import read_abaw5, read_abaw6
 
-from testlib import ROOT, tiny_config
+from testlib.run import run_command
 
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
+pytestmark = pytest.mark.slow  # runs of the tools
 
-TOOL = os.path.join(ROOT, "tools", "predict_abaw.py")
 # video -> frames that have an image (the videos have 6 and 5 frames: gaps at 3 and at the end)
 TREE = {"vidA": [1, 2, 4, 5, 6], "vidB_left": [2, 3, 4]}
 
 
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory):
+def tree(tmp_path_factory, tiny_ckpt_real_data):
     base = tmp_path_factory.mktemp("abawtest")
     rng = np.random.default_rng(0)
     for video, frames in TREE.items():
@@ -34,15 +28,12 @@ def tree(tmp_path_factory):
             cv2.imwrite(str(d / f"{k:05d}.jpg"), rng.integers(0, 255, (112, 112, 3), dtype=np.uint8))
     (base / "videos.txt").write_text("vidA\nvidB_left\n")
     (base / "counts.csv").write_text("video,frames\nvidA,6\nvidB_left,5\n")
-    cfg = tiny_config()
-    ms.set_seed(0)
-    net = build_model(cfg)
-    save_checkpoint(net, str(base / "m.ckpt"), {"config": cfg, "thresholds": [0.5] * 12})
+    shutil.copy(tiny_ckpt_real_data, base / "m.ckpt")  # decisions at the default --threshold 0.5
     return base
 
 
 def run(*args):
-    res = subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    res = run_command("predict-abaw", *args)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return res
 
@@ -78,7 +69,6 @@ def test_abaw6_predictions_in_template_order(tree):
 
 def test_missing_video_is_named(tree):
     (tree / "bad.txt").write_text("vidA\nvidC\n")
-    res = subprocess.run([sys.executable, TOOL, "--ckpt", str(tree / "m.ckpt"), "--root", str(tree / "root"),
-                          "--videos", str(tree / "bad.txt"), "--out", str(tree / "x")], capture_output=True,
-                         text=True, cwd=ROOT, timeout=600)
+    res = run_command("predict-abaw", "--ckpt", str(tree / "m.ckpt"), "--root", str(tree / "root"),
+                      "--videos", str(tree / "bad.txt"), "--out", str(tree / "x"))
     assert res.returncode == 2 and "vidC" in res.stderr

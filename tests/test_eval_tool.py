@@ -1,8 +1,6 @@
 """tools/eval.py end to end on a small synthetic ABAW tree: table, smoothing, sweep, ensembles, re-scoring."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,22 +9,19 @@ import mindspore as ms
 
 from mindface_au import build_model
 from mindface_au.checkpoint import save_checkpoint
-from mindface_au.data import make_synthetic_affwild2
 from mindface_au.evaluation import apply_postprocess, binary_f1
 from mindface_au.evaluation.predictions import load_predictions
 
-from testlib import ROOT, tiny_config
+from testlib import tiny_config
+from testlib.run import run_command
 
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
-
-EVAL = os.path.join(ROOT, "tools", "eval.py")
+pytestmark = pytest.mark.slow  # runs of the tools
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, synthetic_abaw):
     base = tmp_path_factory.mktemp("evaltool")
-    root = str(base / "data")
-    make_synthetic_affwild2(root, videos=4, frames=30, seed=1, progress=False)
+    root = synthetic_abaw(4, 30, seed=1)
     cfg = tiny_config(**{"data.root": root, "data.num_workers": 1, "eval.batch_size": 16})
     ckpts = []
     for seed in (1, 2):
@@ -39,7 +34,7 @@ def setup(tmp_path_factory):
 
 
 def run(*args):
-    res = subprocess.run([sys.executable, EVAL, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    res = run_command("eval", *args)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     return res.stdout
 
@@ -93,6 +88,5 @@ def test_ensemble_is_the_weighted_mean_of_the_members(setup):
 
 def test_bad_smooth_argument_is_refused(setup):
     base, (ck1, _) = setup
-    res = subprocess.run([sys.executable, EVAL, "--ckpt", ck1, "--smooth", "prob=x"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=600)
+    res = run_command("eval", "--ckpt", ck1, "--smooth", "prob=x")
     assert res.returncode == 2 and "--smooth" in res.stderr

@@ -3,8 +3,6 @@ calibration data a user names (aligned crops, or face videos through the detecto
 prediction over arrays; the sidecar."""
 import os
 import re
-import subprocess
-import sys
 
 import cv2
 
@@ -22,13 +20,13 @@ from mindface_au.transforms import eval_preprocess
 
 from testlib import ROOT, tiny_config
 from testlib.faces import feat_file
+from testlib.run import run_command
 
 TINY = ["--set", "model.backbone=iresnet_mini", "--set", "model.input_size=32", "--set", "model.fusion.ffn_dim=64"]
 
 
 def run_tool(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    return run_command("export", *args)
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +171,12 @@ def test_int8_openvino_export_of_a_converted_checkpoint_calibrated_on_face_video
     pth, ckpt, out = str(tmp_path / "au.pth"), str(tmp_path / "au.ckpt"), str(tmp_path / "au_int8.xml")
     write_pth(mini_authors_sd(), pth)
     sets = [a for s in ("model.input_size=32", "model.fusion.ffn_dim=64") for a in ("--set", s)]
-    convert = [sys.executable, "-m", "mindface_au", "convert", "--src", pth, "--kind", "authors",
-               "--arch", "iresnet_mini", "--out", ckpt, *sets]
-    res = subprocess.run(convert, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    res = run_command("convert", "--src", pth, "--kind", "authors", "--arch", "iresnet_mini", "--out", ckpt, *sets)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    export = [sys.executable, "-m", "mindface_au", "export", "--ckpt", ckpt, "--format", "OPENVINO",
-              "--precision", "int8", "--calibration-data", videos, "--out", out, "--calibration-frames", "100",
-              "--check-frames", "200", "--set", "data.root=/nonexistent", "--set", "data.synthetic=false",
-              "--min-agreement", "0"]  # random weights saturate: 94% of decisions agree here, not a trained net's 99%
-    res = subprocess.run(export, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    res = run_command("export", "--ckpt", ckpt, "--format", "OPENVINO", "--precision", "int8", "--calibration-data",
+                      videos, "--out", out, "--calibration-frames", "100", "--check-frames", "200",
+                      "--set", "data.root=/nonexistent", "--set", "data.synthetic=false",
+                      "--min-agreement", "0")  # random weights saturate: 94% of decisions agree, not a trained net's 99%
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
     assert f"calibrating int8 on 100 crops of {videos}" in res.stdout, res.stdout
     assert re.search(r"calibration data \(200 frames, fresh process\): max \|int8 - fp32 Cell\| prob = [\d.]+; "

@@ -13,19 +13,20 @@ from mindface_au.inference import AUDetector, AUTable
 from mindface_au.inference.table import CsvLayout, csv_columns
 
 from testlib.faces import feat_file
-from testlib.infer import THRESHOLDS, make_tiny_ckpt, run_infer
+from testlib.infer import THRESHOLDS
+from testlib.run import run_command
 
 pytestmark = pytest.mark.slow  # real videos through the network and the infer tool
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=True)
+def ckpt(tiny_ckpt):
+    return tiny_ckpt
 
 
 @pytest.fixture(scope="module")
-def real_ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "real.ckpt"), synthetic=False)
+def real_ckpt(tiny_ckpt_real_data):
+    return tiny_ckpt_real_data
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_detect_video_returns_one_row_per_frame_of_a_real_video(detector):
 
 def test_detect_video_matches_the_cli_csv_byte_for_byte(detector, ckpt, tmp_path):
     video = feat_file("single_face.mp4")
-    res = run_infer(video, "--ckpt", ckpt, "--out", tmp_path, "--skip-frames", "3", "--smooth", "prob=8,label=4")
+    res = run_command("infer", "--no-progress", video, "--ckpt", ckpt, "--out", tmp_path, "--skip-frames", "3", "--smooth", "prob=8,label=4")
     assert res.returncode == 0, res.stderr[-3000:]
     table = detector.detect_video(video, skip_frames=3, smooth="prob=8,label=4")
     assert len(table) == 18 and "AU12_p_smooth" in table and "AU12_c_smooth" in table

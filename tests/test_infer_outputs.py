@@ -15,15 +15,15 @@ from mindface_au.inference.table import CsvLayout, read_au_csv
 
 from testlib import ROOT
 from testlib.faces import feat_file
-from testlib.infer import (OPENFACE_SEQUENCE_META, THRESHOLDS, infer_command, make_tiny_ckpt,
-                           openface_reference_c_columns, run_infer)
+from testlib.infer import OPENFACE_SEQUENCE_META, THRESHOLDS, openface_reference_c_columns
+from testlib.run import command_line, run_command, subprocess_env
 
 pytestmark = pytest.mark.slow  # real videos through the network and the infer tool
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=True)
+def ckpt(tiny_ckpt):
+    return tiny_ckpt
 
 
 def _rows_on_disk(path):
@@ -52,9 +52,9 @@ def test_a_signal_mid_video_leaves_a_complete_csv_and_a_playable_overlay(tmp_pat
     video = feat_file("WolfgangLanger_Pexels.mp4")  # 472 frames
     total = int(cv2.VideoCapture(video).get(cv2.CAP_PROP_FRAME_COUNT))
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(infer_command(video, "--ckpt", ckpt, "--out", out, "--overlay", "--batch-size", "4"),
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = command_line("infer", "--no-progress", video, "--ckpt", ckpt, "--out", out, "--overlay", "--batch-size", 4)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # its own process: it gets a signal
     csv_path = out / "WolfgangLanger_Pexels.csv"
     try:
         deadline = time.monotonic() + 600
@@ -82,7 +82,7 @@ def test_same_name_inputs_get_two_csvs_and_decisions_use_0_5(tmp_path, ckpt):
         (tmp_path / folder).mkdir()
     shutil.copy(feat_file("single_face.jpg"), tmp_path / "a" / "face.jpg")
     shutil.copy(feat_file("multi_face.jpg"), tmp_path / "b" / "face.jpg")
-    res = run_infer(tmp_path / "a" / "face.jpg", tmp_path / "b" / "face.jpg", "--ckpt", ckpt, "--out", tmp_path / "o")
+    res = run_command("infer", "--no-progress", tmp_path / "a" / "face.jpg", tmp_path / "b" / "face.jpg", "--ckpt", ckpt, "--out", tmp_path / "o")
     assert res.returncode == 0, res.stderr[-3000:]
     assert sorted(os.listdir(tmp_path / "o")) == ["a_face.csv", "b_face.csv"]
     a, b = read_au_csv(str(tmp_path / "o" / "a_face.csv")), read_au_csv(str(tmp_path / "o" / "b_face.csv"))
@@ -94,7 +94,7 @@ def test_same_name_inputs_get_two_csvs_and_decisions_use_0_5(tmp_path, ckpt):
     p, c = a[layout.p_columns].to_numpy()[0], a[layout.c_columns].to_numpy()[0]
     clear = np.abs(p - 0.5) > 1e-4  # the CSV rounds probabilities to 4 decimals
     np.testing.assert_array_equal(c[clear], (p >= 0.5)[clear])
-    res = run_infer(tmp_path / "a" / "face.jpg", "--ckpt", ckpt, "--out", tmp_path / "ck", "--threshold", "ckpt")
+    res = run_command("infer", "--no-progress", tmp_path / "a" / "face.jpg", "--ckpt", ckpt, "--out", tmp_path / "ck", "--threshold", "ckpt")
     assert res.returncode == 0, res.stderr[-3000:]
     a = read_au_csv(str(tmp_path / "ck" / "face.csv"))
     p, c = a[layout.p_columns].to_numpy()[0], a[layout.c_columns].to_numpy()[0]
@@ -107,7 +107,7 @@ def test_a_folder_of_two_videos_gives_two_openface_csvs(tmp_path, ckpt):
     folder.mkdir()
     shutil.copy(feat_file("single_face.mp4"), folder / "single_face.mp4")
     shutil.copy(feat_file("no_face.mp4"), folder / "no_face.mp4")
-    res = run_infer(folder, "--ckpt", ckpt, "--out", tmp_path / "o", "--skip-frames", "5", "--csv-format", "openface")
+    res = run_command("infer", "--no-progress", folder, "--ckpt", ckpt, "--out", tmp_path / "o", "--skip-frames", "5", "--csv-format", "openface")
     assert res.returncode == 0, res.stderr[-3000:]
     assert "warning" not in res.stderr
     assert sorted(os.listdir(tmp_path / "o")) == ["no_face.csv", "single_face.csv"]
@@ -127,7 +127,7 @@ def test_a_folder_of_two_videos_gives_two_openface_csvs(tmp_path, ckpt):
 
 
 def test_smoothing_with_skip_frames_2_uses_a_window_of_frames(tmp_path, ckpt):
-    res = run_infer(feat_file("single_face.mp4"), "--ckpt", ckpt, "--out", tmp_path, "--skip-frames", "2",
+    res = run_command("infer", "--no-progress", feat_file("single_face.mp4"), "--ckpt", ckpt, "--out", tmp_path, "--skip-frames", "2",
                     "--smooth", "prob=3", "--plot")
     assert res.returncode == 0, res.stderr[-3000:]
     table = read_au_csv(str(tmp_path / "single_face.csv"))

@@ -3,8 +3,6 @@ import csv
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,12 +11,10 @@ import pytest
 from mindface_au.constants import AU_NAMES
 from mindface_au.inference import AUPredictor
 
-from testlib import ROOT
-from testlib.infer import make_tiny_ckpt
+from testlib.run import run_command
 
-pytestmark = pytest.mark.slow  # subprocess runs of the tools
+pytestmark = pytest.mark.slow  # runs of the tools
 
-INFER = os.path.join(ROOT, "tools", "infer.py")
 
 
 def feat_data():
@@ -32,14 +28,13 @@ def feat_data():
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
+def ckpt(tiny_ckpt_real_data):
     """A checkpoint of the tiny network with non-trivial BN statistics and per-AU thresholds."""
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=False)
+    return tiny_ckpt_real_data
 
 
 def run(*args):
-    return subprocess.run([sys.executable, INFER, "--no-progress", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=900)
+    return run_command("infer", "--no-progress", *args)
 
 
 def read_csv(path):
@@ -133,9 +128,7 @@ def test_three_backends_agree_on_the_same_crops(tmp_path, ckpt):
     assert cell.thresholds[0] == pytest.approx(0.3)
     for fmt, ext in (("MINDIR", ".mindir"), ("ONNX", ".onnx")):
         out = str(tmp_path / f"model{ext}")
-        res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "export.py"), "--ckpt", ckpt, "--format",
-                              fmt, "--out", out, "--check-batches", ""], capture_output=True, text=True, cwd=ROOT,
-                             timeout=600)
+        res = run_command("export", "--ckpt", ckpt, "--format", fmt, "--out", out, "--check-batches", "")
         assert res.returncode == 0, res.stderr[-2000:]
         exported = AUPredictor.from_exported(out, batch_size=4)
         assert exported.backend == fmt.lower() and exported.input_size == 32

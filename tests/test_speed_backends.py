@@ -12,6 +12,7 @@ import pytest
 
 from testlib import ROOT
 from testlib.faces import feat_file
+from testlib.run import run_command
 from mindface_au.inference import backends
 from mindface_au.inference.backends import open_backend, resolve_precision, runtime_for
 
@@ -26,11 +27,6 @@ INT8_MIN_AGREEMENT = 0.9
 
 def env():
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-
-
-def run_tool(name, *args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "tools", f"{name}.py"), *args], capture_output=True,
-                          text=True, cwd=ROOT, env=env(), timeout=1200)
 
 
 def test_runtime_is_chosen_from_the_file_extension():
@@ -80,7 +76,7 @@ def trained(tmp_path_factory):
     sets = TINY + [f"data.root={work / 'data'}", "data.synthetic=true", "data.synthetic_videos=8",
                    "data.synthetic_frames=60", "train.epochs=2", f"train.work_dir={work / 'run'}",
                    "train.batch_size=32", "eval.batch_size=64"]
-    proc = run_tool("train", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+    proc = run_command("train", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"),
                     *[a for s in sets for a in ("--set", s)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     return str(work / "run" / "best.ckpt")
@@ -122,7 +118,7 @@ def test_exports_load_in_a_fresh_process_and_agree_with_the_cell_on_real_faces(t
     from mindface_au.inference.predictor import AUPredictor
 
     out = str(tmp_path / f"m{ext}")
-    proc = run_tool("export", "--ckpt", trained, "--format", fmt, "--precision", precision, "--out", out,
+    proc = run_command("export", "--ckpt", trained, "--format", fmt, "--precision", precision, "--out", out,
                     "--check-frames", "200", "--min-agreement", "0", "--max-f1-drop", "1")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert re.search(r"validation \(\d+ frames, fresh process\): max \|", proc.stdout), proc.stdout

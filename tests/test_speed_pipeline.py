@@ -12,7 +12,6 @@ from mindface_au.inference.sources import Frame, open_source
 from mindface_au.inference.stream import iter_faces, prefetch
 from mindface_au.inference.tracking import LandmarkFlowTracker
 from testlib.faces import feat_file
-from testlib.infer import make_tiny_ckpt
 
 
 def test_prefetch_keeps_order_and_raises_the_producers_error_after_its_items():
@@ -43,8 +42,8 @@ def test_closing_prefetch_early_stops_the_producer():
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=False)
+def ckpt(tiny_ckpt_real_data):
+    return tiny_ckpt_real_data
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +10,10 @@ import pytest
 from mindface_au.checkpoint import load_checkpoint
 
 from testlib import ROOT
-from testlib.train import TRAIN, tiny_train_args
+from testlib.run import run_command
+from testlib.train import tiny_train_args
+
+TRAIN = os.path.join(ROOT, "tools", "train.py")  # msrun starts a script
 
 pytestmark = pytest.mark.slow  # subprocess runs of the tools
 
@@ -36,9 +38,8 @@ def test_two_workers_match_each_other_and_a_single_process_run(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=900)
     logs = "".join(open(os.path.join(tmp_path / "logs", f)).read()[-2000:] for f in os.listdir(tmp_path / "logs"))
     assert dp.returncode == 0, dp.stdout[-2000:] + dp.stderr[-2000:] + logs
-    single = subprocess.run([sys.executable, TRAIN, "--no-progress",
-                             *tiny_train_args(data, single_work, epochs=1, extra=EXACT + ["--set", "train.batch_size=8"])],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    single = run_command("train", "--no-progress",
+                         *tiny_train_args(data, single_work, epochs=1, extra=EXACT + ["--set", "train.batch_size=8"]))
     assert single.returncode == 0, single.stdout[-2000:] + single.stderr[-2000:]
 
     rank0, meta0 = load_checkpoint(os.path.join(dp_work, "last_rank0.ckpt"))

@@ -15,6 +15,7 @@ import pytest
 
 from mindface_au.checkpoint import load_checkpoint, load_checkpoint_meta
 
+from testlib.run import run_command
 from testlib.train import partial_files, read_log, run_train_killed_at, tiny_train_args
 
 pytestmark = pytest.mark.slow
@@ -27,20 +28,18 @@ def synthetic_root(tmp_path_factory):
     return str(tmp_path_factory.mktemp("synthetic") / "affwild2")
 
 
-def train_in_process(argv, capsys):
-    from mindface_au.commands.train import main
-
-    assert main(["--no-progress", *argv]) == 0
-    return capsys.readouterr().out
+def train_in_process(argv):
+    res = run_command("train", "--no-progress", *argv)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, synthetic_root):
     """The run never killed (in this process, through the train command)."""
-    from mindface_au.commands.train import main
-
     work = str(tmp_path_factory.mktemp("reference") / "run")
-    assert main(["--no-progress", *tiny_train_args(synthetic_root, work, extra=RECIPE)]) == 0
+    res = run_command("train", "--no-progress", *tiny_train_args(synthetic_root, work, extra=RECIPE))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     with open(os.path.join(work, "summary.json")) as f:
         return work, json.load(f), read_log(work)
 
@@ -66,7 +65,7 @@ CHAINS = {
 
 
 @pytest.mark.parametrize("chain", sorted(CHAINS))
-def test_kills_in_the_epoch_end_resume_to_the_uninterrupted_result(tmp_path, synthetic_root, reference, capsys, chain):
+def test_kills_in_the_epoch_end_resume_to_the_uninterrupted_result(tmp_path, synthetic_root, reference, chain):
     _, ref_summary, ref_log = reference
     epochs, ckpt_interval, specs = CHAINS[chain]
     work = str(tmp_path / "run")
@@ -80,7 +79,7 @@ def test_kills_in_the_epoch_end_resume_to_the_uninterrupted_result(tmp_path, syn
         if spec.startswith("during"):
             assert partial_files(work), os.listdir(work)
 
-    out = train_in_process(["--resume", work], capsys)
+    out = train_in_process(["--resume", work])
 
     assert partial_files(work) == []
     with open(os.path.join(work, "summary.json")) as f:

@@ -12,21 +12,21 @@ from mindface_au.checkpoint import load_checkpoint
 from mindface_au.engine.optim import build_optimizer, is_decayed, lr_per_step, lr_schedule
 
 from testlib import ROOT
-from testlib.train import (overrides, partial_files, read_log, run_train, subprocess_env, tiny_train_args,
-                           train_command)
+from testlib.stop import StopAfterSteps
+from testlib.run import command_line, run_command, subprocess_env
+from testlib.train import overrides, partial_files, read_log, tiny_train_args
 
 @pytest.fixture(scope="module")
-def synthetic_root(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("synthetic") / "affwild2")
-
-
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory, synthetic_root):
+def full_run(tiny_run):
     """One uninterrupted 2-epoch run from a clean data cache (the demo path at a reduced budget)."""
-    work = str(tmp_path_factory.mktemp("run") / "full")
-    res = run_train(tiny_train_args(synthetic_root, work))
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    work, res, _ = tiny_run
     return work, res
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tiny_run):
+    """The synthetic data that :func:`full_run` made."""
+    return tiny_run[2]
 
 
 def test_lr_schedule_decays_at_configured_epochs():
@@ -98,11 +98,11 @@ def test_resume_inside_an_epoch_continues_exactly(tmp_path, synthetic_root):
         args = tiny_train_args(synthetic_root, str(tmp_path / name), extra=["--set", "train.ckpt_interval=1"])
         return config_for_run(None, overrides(args))
 
-    train(cfg("straight"), progress=False, stop_after_steps=5)
-    train(cfg("interrupted"), progress=False, stop_after_steps=3)
+    train(cfg("straight"), progress=False, callbacks=[StopAfterSteps(5)])
+    train(cfg("interrupted"), progress=False, callbacks=[StopAfterSteps(3)])
     _, meta = load_checkpoint(str(tmp_path / "interrupted" / "last.ckpt"))
     assert (meta["epoch"], meta["step_in_epoch"], meta["global_step"]) == (0, 3, 3)
-    train(cfg("interrupted"), resume=True, progress=False, stop_after_steps=2)
+    train(cfg("interrupted"), resume=True, progress=False, callbacks=[StopAfterSteps(2)])
     straight, s_meta = load_checkpoint(str(tmp_path / "straight" / "last.ckpt"))
     resumed, r_meta = load_checkpoint(str(tmp_path / "interrupted" / "last.ckpt"))
     assert (r_meta["epoch"], r_meta["step_in_epoch"], r_meta["global_step"]) == (0, 5, 5) == (
@@ -122,8 +122,8 @@ def test_cli_resume_finishes_the_run(tmp_path, full_run, synthetic_root):
 
     work = str(tmp_path / "cli")
     args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
-    train(config_for_run(None, overrides(args)), progress=False, stop_after_steps=3)
-    res = run_train(["--resume", work])
+    train(config_for_run(None, overrides(args)), progress=False, callbacks=[StopAfterSteps(3)])
+    res = run_command("train", "--no-progress", "--resume", work)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "resumed from" in res.stdout and "epoch 1, step 3" in res.stdout
     log = read_log(work)
@@ -182,7 +182,7 @@ def test_sigkill_at_five_saves_never_leaves_a_truncated_checkpoint(tmp_path, ful
     args = tiny_train_args(synthetic_root, work, extra=["--set", "train.ckpt_interval=1"])
     last, best = os.path.join(work, "last.ckpt"), os.path.join(work, "best.ckpt")
     for i, (what, happened, min_step) in enumerate(KILL_EVENTS):
-        cmd = train_command(args) if i == 0 else train_command(["--resume", work])
+        cmd = command_line("train", "--no-progress", *(args if i == 0 else ["--resume", work]))  # killed: own process
         proc = subprocess.Popen(cmd, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         deadline = time.time() + 600
@@ -196,7 +196,7 @@ def test_sigkill_at_five_saves_never_leaves_a_truncated_checkpoint(tmp_path, ful
         assert meta["global_step"] >= min_step, (what, meta)
         if os.path.isfile(best):
             load_checkpoint(best)
-    res = run_train(["--resume", work])
+    res = run_command("train", "--no-progress", "--resume", work)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert partial_files(work) == []
     _, meta = load_checkpoint(last)
@@ -216,7 +216,7 @@ def test_sigkill_at_five_saves_never_leaves_a_truncated_checkpoint(tmp_path, ful
 
 @pytest.mark.slow
 def test_resume_refuses_a_folder_that_is_not_a_work_dir(tmp_path):
-    res = run_train(["--resume", str(tmp_path)])
+    res = run_command("train", "--no-progress", "--resume", str(tmp_path))
     assert res.returncode == 2 and "not a work dir" in res.stderr
 
 
@@ -236,7 +236,7 @@ def test_backbone_init_is_loaded_and_reported(tmp_path, synthetic_root, capsys):
     donor = build_model(cfg)
     save_checkpoint(donor, str(tmp_path / "donor.ckpt"), {"config": cfg})
     cfg["model"]["backbone_init"] = str(tmp_path / "donor.ckpt")
-    train(cfg, progress=False, stop_after_steps=1)
+    train(cfg, progress=False, callbacks=[StopAfterSteps(1)])
     out = capsys.readouterr().out
     assert "backbone_init:" in out and "donor.ckpt" in out
     trained, _ = load_checkpoint(str(tmp_path / "init" / "last.ckpt"))

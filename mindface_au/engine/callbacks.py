@@ -117,7 +117,7 @@ class TrainingLoop(Callback):
     """
 
     def __init__(self, cfg, net, opt, val_dataset, work_dir, steps_per_epoch, state, set_train_mode,
-                 is_writer=True, progress=True, save_every=0, stop_after_steps=None, rank_state_name=None,
+                 is_writer=True, progress=True, save_every=0, rank_state_name=None,
                  best_meta=None):
         super().__init__()
         self.cfg = cfg
@@ -131,7 +131,6 @@ class TrainingLoop(Callback):
         self.is_writer = is_writer
         self.progress = progress
         self.save_every = save_every
-        self.stop_after_steps = stop_after_steps
         self.rank_state_name = rank_state_name
         self.best_meta = best_meta
         self.summary = {}
@@ -140,7 +139,6 @@ class TrainingLoop(Callback):
         self.bar = None
         self._t0 = time.time()
         self._epoch_images = 0
-        self._steps_run = 0
         self.stopped = False
 
     def _lr_at(self, global_step: int) -> float:
@@ -173,7 +171,6 @@ class TrainingLoop(Callback):
         self.state["step_in_epoch"] += 1
         self.state["loss_sum"] += loss
         self.state["loss_count"] += 1
-        self._steps_run += 1
         batch = self.cfg["train"]["batch_size"]
         self._epoch_images += batch
         speed = self._epoch_images / max(time.time() - self._t0, 1e-9)
@@ -186,16 +183,16 @@ class TrainingLoop(Callback):
                             "images_per_s": speed})
         if self.save_every and self.state["global_step"] % self.save_every == 0 and self.is_writer:
             self.save_state(self.state)
-        if self.stop_after_steps is not None and self._steps_run >= self.stop_after_steps:
-            self.stopped = True
-            run_context.request_stop()
 
     def on_train_epoch_end(self, run_context):
         if self.bar is not None:
             self.bar.close()
         if self.state["step_in_epoch"] < self.steps_per_epoch:
-            return  # stopped early (stop_after_steps): the epoch is not complete
+            return  # a callback requested a stop inside the epoch: it is not complete
         self.finish_epoch()
+
+    def on_train_end(self, run_context):
+        self.stopped = self.stopped or run_context.get_stop_requested()  # a callback ended the run early
 
     def finish_epoch(self):
         """Evaluate, log and save at the end of the epoch whose steps are all done."""

@@ -11,15 +11,22 @@ the PNG curves.
 ``summary.json`` and the plots are derived from it and from ``best.ckpt``'s meta. After a kill at
 any moment, ``--resume`` removes partial files, drops the log records the state does not cover,
 derives the summary again and redoes what the state does not claim.
+
+``train`` is a composition of named steps: :func:`start_work_dir`, :func:`build_network`,
+:func:`restore_state`, :func:`build_data`, :func:`build_trainer_model`, :func:`build_training_loop`,
+:func:`redo_after_last_save` and :func:`run_epochs`. Extra MindSpore callbacks (``callbacks=``) run
+after the loop's own; one that calls ``run_context.request_stop()`` ends the run where it asked.
 """
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
+from typing import Sequence
 
 import mindspore as ms
 import mindspore.nn as nn
-from mindspore.train import Model
+from mindspore.train import Callback, Model
 
 from ..config import dump_config, load_config
 from ..losses import build_loss
@@ -70,49 +77,103 @@ def _prepare_data(cfg: dict, rank: int, wait_s: int = 3600) -> None:
     raise TimeoutError(f"rank {rank}: rank 0 did not create the synthetic data in {root} within {wait_s} s")
 
 
-def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_steps=None) -> dict:
+def train(cfg: dict, resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = ()) -> dict:
     """Train per ``cfg``; with ``resume`` continue from ``<work_dir>/last.ckpt``. Returns the summary
     (:func:`~.callbacks.derive_summary`) last derived, ``{}`` on ranks other than 0.
 
     Any start removes the partial files of writes that a kill interrupted. A resume drops the log
     records written after ``last.ckpt``'s state and derives ``summary.json`` and the plots again,
     so a run killed at any moment finishes as if it had not been.
-    ``stop_after_steps`` ends the run early after that many steps (tests of interruption).
-    """
-    from ..pipeline import build_eval_dataset, build_train_dataset
 
+    Args:
+        callbacks: extra MindSpore callbacks, run after the training loop's own at every step and
+            epoch; one that calls ``run_context.request_stop()`` ends the run there (what is saved
+            stays resumable).
+    """
     setup_for_config(cfg)  # an absent device: ConfigError naming device and its recipe
     rank, group_size = distributed_env()
-    work_dir = cfg["train"]["work_dir"]
     is_writer = rank == 0
+    work_dir = cfg["train"]["work_dir"]
+    start_work_dir(cfg, rank, group_size)
+    net = build_network(cfg, verbose=is_writer)
+    state, saved, best_meta = restore_state(cfg, resume, verbose=is_writer)
+    data = build_data(cfg, rank, group_size, state)
+    opt = build_optimizer(cfg, net, data.steps_per_epoch)
+    if saved is not None:
+        load_training_state(work_dir, net, opt)
+        if is_writer:
+            print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
+                  f"{state['step_in_epoch']} of {data.steps_per_epoch}, global step {state['global_step']}")
+    if is_writer:
+        dump_config(cfg, os.path.join(work_dir, "config.yaml"))
+    set_train_mode(net, cfg["train"]["freeze_bn"])
+    model = build_trainer_model(cfg, net, opt)
+    loop = build_training_loop(cfg, net, opt, data, state, best_meta, rank, progress)
+    if is_writer:
+        redo_after_last_save(loop, cfg, state, best_meta, resume)
+    run_epochs(model, loop, cfg, data, state, rank, group_size, callbacks)
+    return loop.summary
+
+
+def start_work_dir(cfg: dict, rank: int, group_size: int) -> None:
+    """Make the work dir and (synthetic) data; rank 0 removes the partial files of writes killed mid-way."""
+    work_dir = cfg["train"]["work_dir"]
     os.makedirs(work_dir, exist_ok=True)
     _prepare_data(cfg, rank)
+    if rank != 0:
+        return
+    removed = remove_partial_files(work_dir, stems=WORK_FILES + (*(f"last_rank{r}" for r in range(group_size)),))
+    if removed:
+        print(f"removed {len(removed)} partial file(s) of writes killed mid-way: "
+              f"{', '.join(os.path.basename(p) for p in removed)}")
 
-    if is_writer:
-        removed = remove_partial_files(work_dir, stems=WORK_FILES + (*(f"last_rank{r}" for r in range(group_size)),))
-        if removed:
-            print(f"removed {len(removed)} partial file(s) of writes killed mid-way: "
-                  f"{', '.join(os.path.basename(p) for p in removed)}")
+
+def build_network(cfg: dict, verbose: bool = True) -> nn.Cell:
+    """The network of ``cfg``, its backbone loaded from ``model.backbone_init`` when one is named."""
     net = build_model(cfg)
     if cfg["model"]["backbone_init"]:
         from ..weights import load_backbone_init
 
         report = load_backbone_init(net, cfg["model"]["backbone_init"])
-        if is_writer:
+        if verbose:
             print(f"backbone_init: {report}")
-    state = dict(INITIAL_STATE)
-    best_meta = None
-    # the sampler must know where a resumed run starts: read the state's meta before building the data
-    if resume:
-        saved = read_state(work_dir)
-        if saved is None:
-            if is_writer:
-                print(f"no {LAST} in {work_dir} yet (stopped before its first save): the run starts from step 1")
-        else:
-            state.update(saved)
-        best_meta = read_best_meta(work_dir)
-        _adopt_best(state, best_meta, cfg, work_dir, is_writer)
-    # resumed inside an epoch: that epoch's remaining batches come from a sampler that skips the done ones
+    return net
+
+
+def restore_state(cfg: dict, resume: bool, verbose: bool = True) -> tuple:
+    """(state, saved, best_meta): the progress a run starts from (:data:`~.state.INITIAL_STATE` for a new
+    one), ``last.ckpt``'s meta when resuming from one (else None) and ``best.ckpt``'s meta (or None)."""
+    state, saved, best_meta = dict(INITIAL_STATE), None, None
+    if not resume:
+        return state, saved, best_meta
+    work_dir = cfg["train"]["work_dir"]
+    saved = read_state(work_dir)
+    if saved is None:
+        if verbose:
+            print(f"no {LAST} in {work_dir} yet (stopped before its first save): the run starts from step 1")
+    else:
+        state.update(saved)
+    best_meta = read_best_meta(work_dir)
+    _adopt_best(state, best_meta, cfg, work_dir, verbose)
+    return state, saved, best_meta
+
+
+@dataclass
+class TrainingData:
+    """The data of a run: training (from the state's epoch on), validation, and the epoch's length."""
+
+    train: object  # mindspore.dataset of (image (B, 3, H, W), labels (B, n)) batches
+    val: object
+    steps_per_epoch: int
+    #: resumed inside an epoch: its remaining batches come from a sampler that skips the done ones
+    partial: bool
+
+
+def build_data(cfg: dict, rank: int, group_size: int, state: dict) -> TrainingData:
+    """Training and validation data; the sampler starts at the state's epoch (the one after it when the
+    state stopped inside an epoch: that epoch's rest is built by :func:`run_epochs`)."""
+    from ..pipeline import build_eval_dataset, build_train_dataset
+
     partial = state["step_in_epoch"] > 0
     first_epoch = state["epoch"] + 1 if partial else state["epoch"]
     train_ds, sampler, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=first_epoch)
@@ -121,50 +182,57 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
     if steps_per_epoch < 1:
         raise ValueError(f"an epoch has {len(sampler)} frames per device, fewer than train.batch_size "
                          f"({cfg['train']['batch_size']}): lower the batch size or add data")
-    opt = build_optimizer(cfg, net, steps_per_epoch)
-    if resume and saved is not None:
-        load_training_state(work_dir, net, opt)
-        if is_writer:
-            print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
-                  f"{state['step_in_epoch']} of {steps_per_epoch}, global step {state['global_step']}")
-    if is_writer:
-        dump_config(cfg, os.path.join(work_dir, "config.yaml"))
+    return TrainingData(train_ds, val_ds, steps_per_epoch, partial)
 
-    freeze_bn = cfg["train"]["freeze_bn"]
-    set_train_mode(net, freeze_bn)
+
+def build_trainer_model(cfg: dict, net: nn.Cell, opt) -> Model:
+    """MindSpore ``Model`` over the network, the loss of ``cfg``, ``opt`` and the device's AMP settings."""
     level, scale_manager = amp_settings(cfg)
     kwargs = {"amp_level": level}
     if scale_manager is not None:
         kwargs["loss_scale_manager"] = scale_manager
-    model = Model(net, loss_fn=build_loss(cfg), optimizer=opt, **kwargs)
-    loop = TrainingLoop(cfg, net, opt, val_ds, work_dir, steps_per_epoch, state,
-                        set_train_mode=lambda: set_train_mode(net, freeze_bn), is_writer=is_writer,
+    return Model(net, loss_fn=build_loss(cfg), optimizer=opt, **kwargs)
+
+
+def build_training_loop(cfg: dict, net: nn.Cell, opt, data: TrainingData, state: dict, best_meta, rank: int,
+                        progress: bool) -> TrainingLoop:
+    """The :class:`~.callbacks.TrainingLoop` of this rank (only rank 0 writes the work dir)."""
+    freeze_bn = cfg["train"]["freeze_bn"]
+    return TrainingLoop(cfg, net, opt, data.val, cfg["train"]["work_dir"], data.steps_per_epoch, state,
+                        set_train_mode=lambda: set_train_mode(net, freeze_bn), is_writer=rank == 0,
                         progress=progress, save_every=cfg["train"]["ckpt_interval"],
-                        stop_after_steps=stop_after_steps,
                         rank_state_name=f"last_rank{rank}.ckpt" if cfg["train"]["save_rank_states"] else None,
                         best_meta=best_meta)
-    if is_writer:
-        # what a kill after last.ckpt's save left undone: log records beyond it go, summary and plots
-        # are derived again from the state and best.ckpt (a new run starts a new log)
-        dropped = loop.log.keep_until(state["epoch"], state["global_step"])
-        if dropped:
-            print(f"log.jsonl: dropped {dropped} record(s) written after {LAST}'s state; they are redone")
-        if resume:
-            loop.summary = write_run_files(work_dir, state, best_meta, cfg, loop.log.read())
-    # corrupt JPEGs met during an epoch are named in a warning at its end
-    from ..pipeline import UnreadableImageReport
 
-    if partial and state["step_in_epoch"] >= steps_per_epoch:  # stopped between the last step and the evaluation
+
+def redo_after_last_save(loop: TrainingLoop, cfg: dict, state: dict, best_meta, resume: bool) -> None:
+    """What a kill after ``last.ckpt``'s save left undone: log records beyond it go, and on a resume the
+    summary and plots are derived again from the state and ``best.ckpt`` (a new run starts a new log)."""
+    dropped = loop.log.keep_until(state["epoch"], state["global_step"])
+    if dropped:
+        print(f"log.jsonl: dropped {dropped} record(s) written after {LAST}'s state; they are redone")
+    if resume:
+        loop.summary = write_run_files(cfg["train"]["work_dir"], state, best_meta, cfg, loop.log.read())
+
+
+def run_epochs(model: Model, loop: TrainingLoop, cfg: dict, data: TrainingData, state: dict, rank: int,
+               group_size: int, callbacks: Sequence[Callback] = ()) -> None:
+    """The rest of a partly done epoch (when resumed inside one), then the epochs up to ``train.epochs``;
+    a callback's stop request ends the run where it was made."""
+    # corrupt JPEGs met during an epoch are named in a warning at its end
+    from ..pipeline import UnreadableImageReport, build_train_dataset
+
+    if data.partial and state["step_in_epoch"] >= data.steps_per_epoch:  # stopped between last step and evaluation
         loop.finish_epoch()
-    elif partial:
+    elif data.partial:
         rest_ds, _, _ = build_train_dataset(cfg, rank=rank, group_size=group_size, start_epoch=state["epoch"],
                                             skip_steps=state["step_in_epoch"])
-        model.train(state["epoch"] + 1, rest_ds, callbacks=[loop, UnreadableImageReport(rest_ds)],
+        model.train(state["epoch"] + 1, rest_ds, callbacks=[loop, UnreadableImageReport(rest_ds), *callbacks],
                     dataset_sink_mode=False, initial_epoch=state["epoch"])
     if state["epoch"] < cfg["train"]["epochs"] and not loop.stopped:
-        model.train(cfg["train"]["epochs"], train_ds, callbacks=[loop, UnreadableImageReport(train_ds)],
+        model.train(cfg["train"]["epochs"], data.train,
+                    callbacks=[loop, UnreadableImageReport(data.train), *callbacks],
                     dataset_sink_mode=False, initial_epoch=state["epoch"])
-    return loop.summary
 
 
 def _adopt_best(state: dict, best_meta, cfg: dict, work_dir: str, verbose: bool) -> None:

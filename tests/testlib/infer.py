@@ -1,14 +1,11 @@
-"""Shared by the tests of infer's outputs and API: a tiny checkpoint and running the infer tool."""
+"""Shared by the tests of infer's outputs and API: per-AU thresholds of the tiny checkpoint, OpenFace's columns."""
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 
 import numpy as np
 
-from . import ROOT, tiny_config
+from . import tiny_config
 from .faces import feat_file
 
 THRESHOLDS = [float(t) for t in np.linspace(0.3, 0.7, 12)]
@@ -31,15 +28,6 @@ def make_tiny_ckpt(path: str, synthetic: bool = True) -> str:
             p.set_data(ms.Tensor((1 + rng.random(p.shape)).astype(np.float32)))
     save_checkpoint(net, path, {"config": cfg, "thresholds": THRESHOLDS})
     return path
-
-
-def infer_command(*args) -> list:
-    return [sys.executable, os.path.join(ROOT, "tools", "infer.py"), "--no-progress", *map(str, args)]
-
-
-def run_infer(*args, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run(infer_command(*args), capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env)
 
 
 # OpenFace 2.2's FeatureExtraction header for a sequence begins with these (RecorderCSV::Open writes

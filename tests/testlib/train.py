@@ -1,6 +1,6 @@
-"""Test helpers for training runs: tiny synthetic-data arguments, the train command as a subprocess,
-and (:mod:`testlib.kill_train`) a wrapper that SIGKILLs a training run right after (or in the middle
-of) one chosen write::
+"""Test helpers for training runs: tiny synthetic-data arguments, reading a work dir, and
+(:mod:`testlib.kill_train`) a wrapper that SIGKILLs a training run right after (or in the middle of)
+one chosen write::
 
     python -m testlib.kill_train after:summary.json:1 -- --no-progress --set ...   # then train's arguments
 
@@ -18,8 +18,7 @@ import subprocess
 import sys
 
 from . import ROOT, tool_args
-
-TRAIN = os.path.join(ROOT, "tools", "train.py")
+from .run import subprocess_env
 
 
 def tiny_train_args(data_root, work_dir, epochs=2, extra=()):
@@ -41,28 +40,11 @@ def overrides(args):
     return [a for a in args if a != "--set"]
 
 
-def subprocess_env():
-    """The environment of a child run: this checkout's package and ``tests/`` (for testlib) first on the path."""
-    env = dict(os.environ)
-    first = os.pathsep.join([ROOT, os.path.join(ROOT, "tests")])
-    env["PYTHONPATH"] = first + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
-def train_command(args):
-    return [sys.executable, TRAIN, "--no-progress", *args]
-
-
-def run_train(args, **kw):
-    """The train command in a subprocess (its CompletedProcess, output captured)."""
-    return subprocess.run(train_command(args), capture_output=True, text=True, cwd=ROOT, timeout=900,
-                          env=subprocess_env(), **kw)
-
-
 def run_train_killed_at(spec, args):
-    """The train command under :func:`kill_at` ``spec`` (see the module docstring)."""
-    return subprocess.run([sys.executable, "-m", "testlib.kill_train", spec, "--", "--no-progress", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=900, env=subprocess_env())
+    """The train command under :func:`kill_at` ``spec`` (see the module docstring), in its own process:
+    it kills itself."""
+    return subprocess.run([sys.executable, "-m", "testlib.kill_train", spec, "--", "--no-progress", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900, env=subprocess_env())
 
 
 def read_log(work):
