@@ -86,6 +86,22 @@ def test_arc_margin_head_matches_the_formula_and_its_fallback():
     np.testing.assert_allclose(out, ref, atol=2e-6)
 
 
+def test_cross_entropy_stays_finite_in_graph_mode_where_the_label_probability_underflows():
+    import mindspore as ms
+    import mindspore.nn as nn
+
+    from mindface_au.models.arcface import cross_entropy
+
+    class Loss(nn.Cell):
+        def construct(self, logits, labels):
+            return cross_entropy(logits, labels, 3)
+
+    logits = np.array([[100.0, -100.0, 0.0], [1.0, 2.0, 3.0]], np.float32)  # label 1 of row 0: p = e^-200
+    ref = np.mean([200.0, np.log(np.exp(logits[1]).sum()) - 3.0])
+    ms.set_context(mode=ms.GRAPH_MODE)
+    assert float(Loss()(T(logits), T([1, 2], np.int32)).asnumpy()) == pytest.approx(ref, rel=1e-6)
+
+
 def test_verification_accuracy_of_separated_and_of_random_similarities():
     same = np.r_[np.ones(100, bool), np.zeros(100, bool)]
     assert verification_accuracy(np.where(same, 0.9, 0.1) + np.linspace(0, 0.01, 200), same)["accuracy"] == 1.0
