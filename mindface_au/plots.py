@@ -320,3 +320,22 @@ def plot_pretrain_curves(records: Sequence[dict], path: str) -> str:
         _finish(ax_acc, "face verification", "epoch", "verification accuracy (%)", legend={"loc": "lower right"},
                 grid=True)
     return path
+
+
+def plot_cv_f1(per_fold_f1: Mapping[str, Sequence[float]], au_names: Sequence[str], path: str,
+               title: str = "3-fold cross-validation: F1 per AU") -> str:
+    """Cross-validation F1 (x100): grouped bars per AU, one member per fold ({fold label: (C,) F1 in
+    [0, 1]}), the mean over folds as black dots and its mean over AUs as a dashed line."""
+    groups = {label: 100 * np.asarray(v, dtype=np.float64).reshape(-1) for label, v in per_fold_f1.items()}
+    if not groups or {v.size for v in groups.values()} != {len(au_names)}:
+        raise ValueError(f"every fold needs {len(au_names)} F1 values (one per AU)")
+    mean = np.mean(list(groups.values()), axis=0)
+    with saved_figure(path, max(6.0, 0.8 * len(au_names) + 2), 3.8) as fig:
+        ax = fig.subplots()
+        x = _grouped_bars(ax, groups)
+        ax.plot(x, mean, "o", color="black", label="mean over folds")
+        ax.axhline(mean.mean(), ls="--", color="tab:red", label=f"mean {mean.mean():.2f}")
+        ax.set_xticks(x, list(au_names))
+        ax.set_ylim(0, 105)
+        _finish(ax, title, ylabel="F1 (%)", legend={"fontsize": 8, "loc": "upper left"})
+    return path

@@ -25,6 +25,7 @@ COMMANDS = {
     "prepare-disfa": ("prepare_disfa", "DISFA's left-camera videos -> aligned face crops, once (resumable)"),
     "make-synthetic": ("make_synthetic", "write a synthetic Aff-Wild2-layout data set"),
     "make-folds": ("make_folds", "k folds by video as list files"),
+    "cv": ("cv", "3-fold subject cross-validation of a BP4D / DISFA recipe: per-AU F1 table per fold and mean"),
     "ablation": ("ablation", "train the rows of the paper's ablation (Table 3)"),
     "pretrain": ("pretrain", "pretrain an IResNet for face recognition (ArcFace) on an identity folder"),
 }

@@ -102,6 +102,16 @@ class IntensityScore:
                 "mae": listed(self.mae), "frames": [int(f) for f in self.frames],
                 "mean_icc": one(self.mean_icc), "mean_pcc": one(self.mean_pcc), "mean_mae": one(self.mean_mae)}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "IntensityScore":
+        """The inverse of :meth:`as_dict` (None -> NaN; the means are derived again)."""
+
+        def arr(key):
+            return np.array([np.nan if v is None else v for v in d[key]], dtype=np.float64)
+
+        return cls(au_names=tuple(d["au_names"]), icc=arr("icc"), pcc=arr("pcc"), mae=arr("mae"),
+                   frames=np.asarray(d["frames"], dtype=np.int64))
+
 
 def score_intensity(predictions, labels, au_names: Optional[Sequence[str]] = None) -> IntensityScore:
     """Score (N, C) predicted intensities against (N, C) labels (NaN: not coded, left out of that AU).
