@@ -55,6 +55,7 @@ def table_rows(text):
             if line.startswith("|")]
 
 
+@pytest.mark.slow  # three tiny training runs and a synthetic DISFA release: about 2 minutes on 2 cores
 def test_cv_three_folds_interrupted_then_resumed(tmp_path):
     sets = tiny_disfa_sets(str(tmp_path / "disfa"))
     out = str(tmp_path / "cv")

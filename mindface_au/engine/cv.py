@@ -134,7 +134,7 @@ def run_fold(config_path: Optional[str], overrides: Sequence[str], out: str, fol
     else:
         print(f"fold {fold}: training in {cfg['train']['work_dir']}")
         train_fold(cfg, progress, callbacks)
-    setup_for_config(cfg)
+    setup_for_config(cfg, fallback=True)  # a fold trained on another device is scored on this one
     return evaluate_fold(cfg, progress)
 
 
