@@ -301,10 +301,6 @@ def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper
     return path
 
 
-__all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_f1_bars", "plot_folds",
-           "plot_image_grid", "plot_positive_rates", "plot_sweep", "saved_figure"]
-
-
 def plot_pretrain_curves(records: Sequence[dict], path: str) -> str:
     """Face-recognition pretraining per epoch: training loss (left) and held-out verification accuracy
     (right, x100, mean and std over the folds, chance at 50) from the epoch records of its ``log.jsonl``."""
@@ -339,3 +335,7 @@ def plot_cv_f1(per_fold_f1: Mapping[str, Sequence[float]], au_names: Sequence[st
         ax.set_ylim(0, 105)
         _finish(ax, title, ylabel="F1 (%)", legend={"fontsize": 8, "loc": "upper left"})
     return path
+
+
+__all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_cv_f1", "plot_f1_bars",
+           "plot_folds", "plot_image_grid", "plot_positive_rates", "plot_pretrain_curves", "plot_sweep", "saved_figure"]
