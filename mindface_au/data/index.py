@@ -4,8 +4,9 @@ A :class:`FrameIndex` holds N frames (rows) of V videos without one Python objec
 
 * ``video_ids`` (N,) int32: index into ``video_names`` of each frame's video;
 * ``frames`` (N,) int32: 1-based frame number inside its video (the annotation line number);
-* ``labels`` (N, 12) int8: 0/1 per AU in :data:`~mindface_au.constants.AU_NAMES` order (list files
-  may keep -1 = not annotated for that AU when asked to);
+* ``labels`` (N, C) int8: 0/1 per AU of ``au_names`` (the reader's columns; Aff-Wild2's 12 of
+  :data:`~mindface_au.constants.AU_NAMES` by default; list files may keep -1 = not annotated for
+  that AU when asked to); :meth:`FrameIndex.select_aus` keeps the columns of a model's AU set;
 * per video: ``video_names`` (V,), ``video_dirs`` (V,) the image folder relative to ``image_root``,
   and ``name_formats`` (V,) how a frame number becomes a file name (``"{:05d}.jpg"``).
 
@@ -21,13 +22,14 @@ The readers cache the index on disk, one ``.npz`` per read (:mod:`.index_cache`)
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..constants import NUM_AUS
+from ..constants import AU_NAMES
 
 
 @dataclass
@@ -87,10 +89,12 @@ class FrameIndex:
     explicit_paths: Optional[np.ndarray] = None  # (N,) str, only when names follow no per-video pattern
     source: str = ""  # what was read (for messages)
     from_cache: bool = False
+    au_names: tuple = AU_NAMES  # the AU of each label column
 
     def __post_init__(self):
         n = len(self.video_ids)
-        if self.frames.shape != (n,) or self.labels.shape != (n, NUM_AUS):
+        self.au_names = tuple(self.au_names)
+        if self.frames.shape != (n,) or self.labels.shape != (n, len(self.au_names)):
             raise ValueError(f"inconsistent index arrays: video_ids {self.video_ids.shape}, frames "
                              f"{self.frames.shape}, labels {self.labels.shape}")
         self._paths = None
@@ -138,8 +142,24 @@ class FrameIndex:
             raise ValueError("frames are not grouped by video")
         return list(zip(starts.tolist(), ends.tolist()))
 
+    def select_aus(self, au_names: Sequence[str]) -> "FrameIndex":
+        """This index with the label columns of ``au_names`` in that order (itself when they are its own).
+
+        A model's AU set (``data.aus``) must be among the AUs the data set labels: ValueError naming
+        those missing otherwise.
+        """
+        au_names = tuple(au_names)
+        if au_names == self.au_names:
+            return self
+        missing = [a for a in au_names if a not in self.au_names]
+        if missing:
+            raise ValueError(f"{self.source or self.image_root}: data.aus asks for {', '.join(missing)}, which the "
+                             f"data does not label (its AUs: {', '.join(self.au_names)})")
+        cols = [self.au_names.index(a) for a in au_names]
+        return dataclasses.replace(self, labels=np.ascontiguousarray(self.labels[:, cols]), au_names=au_names)
+
     def positive_rate(self) -> np.ndarray:
-        """(12,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
+        """(C,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
         lab = self.labels.astype(np.float64)
         annotated = (self.labels >= 0).sum(0)
         return np.where(annotated > 0, (lab == 1).sum(0) / np.maximum(annotated, 1), 0.0)
@@ -156,6 +176,8 @@ def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:
     roots = {p.image_root for p in parts}
     if len(roots) != 1:
         raise ValueError(f"cannot concatenate indexes with different image roots: {sorted(roots)}")
+    if len({p.au_names for p in parts}) != 1:
+        raise ValueError(f"cannot concatenate indexes with different AU columns: {sorted({p.au_names for p in parts})}")
     names, dirs, fmts, vids, offset = [], [], [], [], 0
     for p in parts:
         names += p.video_names
@@ -175,4 +197,4 @@ def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:
                         {k: v for p in parts for k, v in p.report.skipped.items()})
     return FrameIndex(parts[0].image_root, names, dirs, fmts, np.concatenate(vids).astype(np.int32),
                       np.concatenate([p.frames for p in parts]), np.concatenate([p.labels for p in parts]),
-                      report, explicit, source or "+".join(p.source for p in parts))
+                      report, explicit, source or "+".join(p.source for p in parts), au_names=parts[0].au_names)

@@ -21,7 +21,7 @@ import mindspore as ms
 import mindspore.nn as nn
 from mindspore.train import Model
 
-from ..config import dump_config, load_config
+from ..config import config_au_names, dump_config, load_config
 from ..losses import build_loss
 from ..factory import build_model
 from ..fileio import remove_partial_files
@@ -123,7 +123,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after_ste
                          f"({cfg['train']['batch_size']}): lower the batch size or add data")
     opt = build_optimizer(cfg, net, steps_per_epoch)
     if resume and saved is not None:
-        load_training_state(work_dir, net, opt)
+        load_training_state(work_dir, net, opt, au_names=config_au_names(cfg))
         if is_writer:
             print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
                   f"{state['step_in_epoch']} of {steps_per_epoch}, global step {state['global_step']}")
