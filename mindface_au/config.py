@@ -294,7 +294,10 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
     cfg = Config(defaults())
     if initial is not None:
         _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
-        cfg.sources.pop("model.num_aus", None)  # derived from data.aus, which a later layer may change
+        # derived from data.aus, which a later layer may change: num_aus always, rare_aus when at its default
+        cfg.sources.pop("model.num_aus", None)
+        if cfg["data"]["rare_aus"] == default_rare_aus(au_set(cfg["data"]["aus"])):
+            cfg.sources.pop("data.rare_aus", None)
     if path is not None:
         for file, data in _read_yaml(path):
             _merge(cfg, data, SCHEMA, file, sources=cfg.sources)
