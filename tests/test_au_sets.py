@@ -191,3 +191,24 @@ def test_predict_abaw_refuses_another_set_in_one_line(tmp_path, disfa_onnx):
         predict_abaw.main(["--ckpt", ckpt, "--root", str(tmp_path), "--out", str(tmp_path / "sub")])
     text = str(info.value)
     assert "\n" not in text and "not Aff-Wild2's 12 AUs" in text and "AU9" in text
+
+
+# --------------------------------------------------------------------------- training
+@pytest.mark.slow  # a one-epoch training run (~30 s)
+def test_training_on_a_subset_of_the_data_set_aus(tmp_path):
+    import json
+
+    from mindface_au.checkpoint import load_checkpoint_meta
+    from mindface_au.engine.trainer import config_for_run, train
+
+    from testlib.train import overrides, tiny_train_args
+
+    aus = ["AU12", "AU1", "AU2", "AU4", "AU6"]
+    args = tiny_train_args(str(tmp_path / "data"), str(tmp_path / "work"), epochs=1,
+                           extra=["--set", f"data.aus=[{', '.join(aus)}]", "--set", "data.rare_aus=rarest:2"])
+    cfg = config_for_run(None, overrides(args))
+    summary = train(cfg, progress=False)
+    assert summary["au_names"] == aus and len(summary["per_au_f1"]) == 5
+    meta = load_checkpoint_meta(str(tmp_path / "work" / "best.ckpt"))
+    assert meta["au_names"] == aus and len(meta["thresholds"]) == 5
+    assert json.load(open(tmp_path / "work" / "summary.json"))["au_names"] == aus

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from mindspore.train import Callback
 
 from ..config import config_au_names
+from ..constants import AU_NAMES
 from ..evaluation import format_f1_table, score
 from ..plots import plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text, read_jsonl
@@ -71,10 +72,12 @@ WORK_FILES = ("last", "best", "summary", "f1_per_au", "curves", "config", "log")
 
 def derive_summary(state: dict, best_meta, cfg: dict) -> dict:
     """``summary.json``: the progress of ``state`` (last.ckpt) and the evaluation of ``best_meta``
-    (best.ckpt's meta; None before the first epoch end). Every key but the best ones is always there."""
+    (best.ckpt's meta; None before the first epoch end). Every key but the best ones is always there;
+    ``au_names`` only for a set other than Aff-Wild2's."""
     summary = {"epochs_done": state["epoch"], "total_epochs": cfg["train"]["epochs"],
-               "best_by": cfg["train"]["best_by"], "threshold": cfg["eval"]["threshold"],
-               "au_names": list(config_au_names(cfg))}
+               "best_by": cfg["train"]["best_by"], "threshold": cfg["eval"]["threshold"]}
+    if config_au_names(cfg) != AU_NAMES:  # no au_names: Aff-Wild2's 12, as in every file of the package
+        summary["au_names"] = list(config_au_names(cfg))
     if best_meta:
         summary.update(best_by=best_meta.get("best_by", summary["best_by"]), best_epoch=best_meta["epoch"],
                        best_mean_f1=best_meta["mean_f1"], per_au_f1=best_meta["per_au_f1"],
@@ -93,7 +96,7 @@ def write_run_files(work_dir: str, state: dict, best_meta, cfg: dict, log_record
     summary = derive_summary(state, best_meta, cfg)
     atomic_write_text(os.path.join(work_dir, "summary.json"), json.dumps(summary, indent=2))
     if best_meta:
-        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"), au_names=summary["au_names"],
+        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"), au_names=summary.get("au_names"),
                      title=f"validation F1 per AU at {summary['threshold']} (best epoch {summary['best_epoch']} "
                            f"by {summary['best_by']}, mean {100 * summary['best_mean_f1']:.2f})")
     plot_curves(log_records, os.path.join(work_dir, "curves.png"), title=work_dir)

@@ -10,9 +10,11 @@ float32 (B, 3, S, S), label float32 (B, C) (C: the AUs of ``data.aus``).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional, Tuple
 
 import mindspore.dataset as ds
+import numpy as np
 
 from ..config import ConfigError, config_au_names
 from ..data import FrameIndex, read_index
@@ -23,9 +25,13 @@ from .source import JpegSource
 
 def model_index(index: FrameIndex, cfg: dict) -> FrameIndex:
     """``index`` with the label columns of the config's AU set (``data.aus``), in its order;
-    a ConfigError when the data does not label one of them."""
+    a ConfigError when the data does not label one of them. Unlabelled frames (every label -1,
+    e.g. test videos) get -1 for each AU of the set."""
+    names = config_au_names(cfg)
+    if index.au_names != names and bool((index.labels < 0).all()):
+        return dataclasses.replace(index, labels=np.full((len(index), len(names)), -1, np.int8), au_names=names)
     try:
-        return index.select_aus(config_au_names(cfg))
+        return index.select_aus(names)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -87,14 +93,16 @@ def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Option
     """An evaluation dataset in index order: ``(dataset, index)``.
 
     Batches of ``cfg['eval']['batch_size']`` (the last one may be smaller): image float32 (B, 3, S, S)
-    (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, C) (C: the AUs of ``data.aus``). Frame i of
+    (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, C) (C: the AUs of
+    ``data.aus``, :func:`model_index`). Frame i of
     the concatenated output is ``index`` row i: ``index.video_ids``, ``index.frames``, ``index.paths``...
     Without ``split``/``list_file`` it is the config's validation data; ``index`` gives the frames
     directly (e.g. unlabelled test videos from :func:`read_image_folders`).
     """
     d = cfg["data"]
     if index is None:
-        index = model_index(read_index(cfg, "val", split=split, list_file=list_file), cfg)
+        index = read_index(cfg, "val", split=split, list_file=list_file)
+    index = model_index(index, cfg)
     ops = eval_transforms(cfg["model"]["input_size"], d["norm"], d["resize"])
     dataset = make_dataset(index, ops, cfg["eval"]["batch_size"], sampler=None, drop_remainder=False,
                            num_workers=d["num_workers"])

@@ -44,4 +44,5 @@ def plot_table_timeline(table: pd.DataFrame, layout: CsvLayout, png_path: str, f
         return None
     probs, face = timeline_probs(table, layout)
     decisions = None if thresholds is None else binarize(probs, thresholds)
-    return plots.plot_au_timeline(probs, png_path, fps=fps, title=f"{title} (face {face})", decisions=decisions)
+    return plots.plot_au_timeline(probs, png_path, fps=fps, title=f"{title} (face {face})", decisions=decisions,
+                                  au_names=layout.au_names)
