@@ -212,3 +212,15 @@ def test_training_on_a_subset_of_the_data_set_aus(tmp_path):
     meta = load_checkpoint_meta(str(tmp_path / "work" / "best.ckpt"))
     assert meta["au_names"] == aus and len(meta["thresholds"]) == 5
     assert json.load(open(tmp_path / "work" / "summary.json"))["au_names"] == aus
+
+
+def test_an_openvino_ir_carries_its_aus_in_rt_info(tmp_path, disfa_onnx):
+    from mindface_au.commands import export
+    from mindface_au.inference import AUPredictor
+
+    ckpt, _ = disfa_onnx
+    out = str(tmp_path / "model.xml")
+    assert export.main(["--ckpt", ckpt, "--format", "OPENVINO", "--out", out, "--check-batches", ""]) == 0
+    os.remove(out + ".json")
+    with pytest.warns(UserWarning, match="no model.xml.json"):
+        assert AUPredictor.from_exported(out).au_names == list(AU_SETS["disfa8"])
