@@ -7,8 +7,8 @@ file or the new one, whole.
 
 Metadata (per-AU thresholds, the resolved config, the AU names of the outputs, epoch, ...) is
 stored as one JSON string under the key ``__meta__`` of the checkpoint. A checkpoint without AU
-names (every one written before they were saved) has Aff-Wild2's (:func:`checkpoint_au_names`). Loading weights into a network (and the mismatch
-report) is :mod:`mindface_au.weights`.
+names (every one written before they were saved) has Aff-Wild2's (:func:`checkpoint_au_names`).
+Loading weights into a network (and the mismatch report) is :mod:`mindface_au.weights`.
 """
 from __future__ import annotations
 

@@ -296,7 +296,7 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
         _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
         # derived from data.aus, which a later layer may change: num_aus always, rare_aus when at its default
         cfg.sources.pop("model.num_aus", None)
-        if cfg["data"]["rare_aus"] == default_rare_aus(au_set(cfg["data"]["aus"])):
+        if cfg["data"]["rare_aus"] == _saved_default_rare_aus(cfg["data"]["aus"]):
             cfg.sources.pop("data.rare_aus", None)
     if path is not None:
         for file, data in _read_yaml(path):
@@ -324,6 +324,14 @@ def default_rare_aus(au_names) -> object:
     if tuple(au_names) == AU_NAMES:
         return list(RARE_AUS)
     return f"rarest:{max(1, round(len(au_names) * len(RARE_AUS) / len(AU_NAMES)))}"
+
+
+def _saved_default_rare_aus(aus):
+    """:func:`default_rare_aus` of a saved ``data.aus`` (None when it is no AU set: reported later)."""
+    try:
+        return default_rare_aus(au_set(aus))
+    except ValueError:
+        return None
 
 
 def apply_au_set(cfg: dict, explicit: dict) -> None:

@@ -47,7 +47,8 @@ def format_f1_table(per_au_f1, mean: Optional[float] = None,
         return f"{100 * v:.2f}" if percent else f"{v:.4f}"
 
     header = ["AU", "F1 (%)" if percent else "F1"] + list(cols)
-    body = [[name, f1_cell(v)] + [_fmt(cols[t][j]) for t in cols] for j, (name, v) in enumerate(zip(au_labels(c, au_names), f1))]
+    names = au_labels(c, au_names)
+    body = [[name, f1_cell(v)] + [_fmt(cols[t][j]) for t in cols] for j, (name, v) in enumerate(zip(names, f1))]
     body.append(["mean", f1_cell(mean)] + [_fmt(cols[t][c]) for t in cols])
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
 

@@ -69,9 +69,10 @@ def build_train_dataset(cfg: dict, rank: int = 0, group_size: int = 1, start_epo
 
     ``dataset`` yields batches of ``cfg['train']['batch_size']`` (drop_remainder): image float32
     (B, 3, S, S) normalised per ``data.norm`` (S = ``model.input_size``, RandomResizedCrop to S,
-    flip, colour jitter), label float32 (B, C) (C: the AUs of ``data.aus``). ``sampler`` (:class:`ResampleSampler`) draws each
-    epoch's resample from ``(seed, epoch)`` starting at ``start_epoch``, this rank's equal share;
-    ``skip_steps`` batches are left out of the first epoch (resuming inside an epoch).
+    flip, colour jitter), label float32 (B, C) (C: the AUs of ``data.aus``). ``sampler``
+    (:class:`ResampleSampler`) draws each epoch's resample from ``(seed, epoch)`` starting at
+    ``start_epoch``, this rank's equal share; ``skip_steps`` batches are left out of the first epoch
+    (resuming inside an epoch).
     """
     d = cfg["data"]
     _check_lists(d)
