@@ -224,3 +224,24 @@ def test_an_openvino_ir_carries_its_aus_in_rt_info(tmp_path, disfa_onnx):
     os.remove(out + ".json")
     with pytest.warns(UserWarning, match="no model.xml.json"):
         assert AUPredictor.from_exported(out).au_names == list(AU_SETS["disfa8"])
+
+
+def test_tables_and_figures_name_the_model_aus(tmp_path, monkeypatch):
+    import mindface_au.plots as plots
+    from mindface_au.evaluation import format_f1_table
+    from mindface_au.inference.table.columns import CsvLayout, make_table
+    from mindface_au.inference.table.timeline import plot_table_timeline
+
+    names = AU_SETS["disfa8"]
+    table = format_f1_table(np.linspace(0.1, 0.8, 8), au_names=names)
+    assert [line.split("|")[1].strip() for line in table.splitlines()[2:]] == [*names, "mean"]
+    with pytest.raises(ValueError, match="8 AU names"):
+        plots.au_labels(12, names)
+    seen = {}
+    monkeypatch.setattr(plots, "plot_au_timeline", lambda probs, path, **kw: seen.update(kw) or path)
+    layout = CsvLayout("mindface", names)
+    n = 3
+    frame = make_table(layout, [1, 2, 3], [0.0, 0.1, 0.2], [0] * n, [1.0] * n, [1] * n, np.full((n, 8), 0.5),
+                       np.ones((n, 8)))
+    plot_table_timeline(frame, layout, str(tmp_path / "t.png"))
+    assert list(seen["au_names"]) == list(names)
