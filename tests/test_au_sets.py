@@ -245,3 +245,23 @@ def test_tables_and_figures_name_the_model_aus(tmp_path, monkeypatch):
                        np.ones((n, 8)))
     plot_table_timeline(frame, layout, str(tmp_path / "t.png"))
     assert list(seen["au_names"]) == list(names)
+
+
+def test_evaluation_results_carry_the_names(tmp_path):
+    import json
+
+    from mindface_au.evaluation.evaluate import evaluate_predictions
+    from mindface_au.evaluation.predictions import load_predictions, predictions_au_names, save_predictions
+
+    names = AU_SETS["disfa8"]
+    rng = np.random.default_rng(0)
+    probs, labels = rng.random((40, 8)), (rng.random((40, 8)) < 0.4).astype(np.int8)
+    vids = np.repeat(np.array(["a", "b"]), 20)
+    save_predictions(str(tmp_path / "p.npz"), probs, labels, vids, np.tile(np.arange(1, 21), 2),
+                     meta={"au_names": list(names)})
+    pred = load_predictions(str(tmp_path / "p.npz"))
+    assert predictions_au_names(pred) == names
+    assert predictions_au_names({"probs": probs[:, :5], "meta": {}}) == AU_NAMES[:5]  # an older file
+    result = evaluate_predictions(pred, str(tmp_path), with_sweep=True, au_names=names)
+    assert json.load(open(tmp_path / "eval_result.json"))["au_names"] == list(names)
+    assert all(set(names) <= set(row) for row in result["sweep"])
