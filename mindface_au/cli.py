@@ -114,10 +114,9 @@ def model_args(args) -> tuple:
     return ckpts, weights
 
 
-def thresholds_arg(args, ckpts, n_aus: int):
-    """``--threshold`` of a checkpoint-scoring tool: the (n_aus,) per-AU decision thresholds
-    (:func:`mindface_au.evaluation.resolve_thresholds`; 'ckpt' reads the first checkpoint's)."""
-    from .constants import AU_NAMES
+def thresholds_arg(args, ckpts, au_names):
+    """``--threshold`` of a checkpoint-scoring tool: the (n,) per-AU decision thresholds of the model's
+    n ``au_names`` (:func:`mindface_au.evaluation.resolve_thresholds`; 'ckpt' reads the first checkpoint's)."""
     from .evaluation.thresholds import resolve_thresholds
 
     saved = None
@@ -127,5 +126,5 @@ def thresholds_arg(args, ckpts, n_aus: int):
         from .checkpoint import load_checkpoint_meta
 
         saved = load_checkpoint_meta(ckpts[0]).get("thresholds")
-    return resolve_thresholds(args.threshold, saved, AU_NAMES[:n_aus],
+    return resolve_thresholds(args.threshold, saved, list(au_names),
                               saved_source=ckpts[0] if ckpts else "the checkpoint")

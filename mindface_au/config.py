@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 import yaml
 
-from .constants import AU_NAMES, RARE_AUS
+from .constants import AU_NAMES, RARE_AUS, au_set
 from .presets import model_defaults, preset_names
 
 
@@ -78,7 +79,7 @@ SCHEMA: dict = {
         "name": F(str, "au_net", help="registered network name"),
         "backbone": F(str, "iresnet100", help="registered backbone name (iresnet18/34/50/100/200, iresnet_mini)"),
         "input_size": F(int, 112, min=16, help="square input side in pixels"),
-        "num_aus": F(int, 12, min=1),
+        "num_aus": F(int, 12, min=1, help="number of AU outputs; follows data.aus (set it only to the same number)"),
         "dropout": F(NUM, 0.0, min=0.0, max=1.0, help="dropout before the embedding fc"),
         "backbone_init": F(str, None, nullable=True, help="converted backbone checkpoint to start from"),
         "node_classifier": F(str, "shared", choices=("shared", "per_au"),
@@ -117,6 +118,8 @@ SCHEMA: dict = {
                            help="sum_aus: sum over AUs, mean over batch (authors' code); mean: Eq. 1"),
     },
     "data": {
+        "aus": F((str, list), "affwild2", help="the model's AUs, in output order: a preset (affwild2, bp4d, disfa8, "
+                                               "disfa12) or a list of names ([AU1, AU2, ...])"),
         "format": F(str, "abaw", choices=("abaw", "list", "bp4d", "disfa", "megraphau_list"),
                     help="abaw splits; list files; a BP4D or DISFA release; ME-GraphAU's list pairs"),
         "fold": F(int, 1, min=1, max=3, help="bp4d / disfa / megraphau_list: the field's 3-fold subject split "
@@ -136,7 +139,10 @@ SCHEMA: dict = {
         "resize": F(int, 128, min=16, help="eval resize before the centre crop"),
         "uniform_fraction": F(NUM, 0.1, min=0.0, max=1.0),
         "rare_fraction": F(NUM, 0.2, min=0.0, max=1.0),
-        "rare_aus": F(list, list(RARE_AUS), items=str),
+        "rare_aus": F((list, str), list(RARE_AUS),
+                      help="AUs of the rare part of the resample: a list of names of data.aus, or 'rarest:<k>', the "
+                           "k AUs with the lowest positive rate on the training index; default: the paper's five "
+                           "for affwild2, else rarest:<5/12 of the set>"),
         "augment": F(bool, True),
         "color_jitter_p": F(NUM, 0.3, min=0.0, max=1.0),
         "color_jitter": F(list, [0.2, 0.2, 0.2, 0.2], items=NUM,
@@ -292,6 +298,10 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
     cfg = Config(defaults())
     if initial is not None:
         _merge(cfg, initial, SCHEMA, initial_source, sources=cfg.sources)
+        # derived from data.aus, which a later layer may change: num_aus always, rare_aus when at its default
+        cfg.sources.pop("model.num_aus", None)
+        if cfg["data"]["rare_aus"] == _saved_default_rare_aus(cfg["data"]["aus"]):
+            cfg.sources.pop("data.rare_aus", None)
     if path is not None:
         for file, data in _read_yaml(path):
             _merge(cfg, data, SCHEMA, file, sources=cfg.sources)
@@ -299,8 +309,73 @@ def load_config(path: Optional[str] = None, overrides: Iterable[str] = (), initi
         keys, value = parse_override(text)
         _merge(cfg, _nest(keys, value), SCHEMA, f"--set {text}", sources=cfg.sources)
     apply_model_defaults(cfg, cfg.sources)
+    apply_au_set(cfg, cfg.sources)
     check_consistency(cfg, path or "<defaults>")
     return cfg
+
+
+RAREST = re.compile(r"^rarest:([0-9]+)$")
+
+
+def config_au_names(cfg: dict) -> tuple:
+    """The AU names of a config's model, in output order (``data.aus``; Aff-Wild2's 12 when absent)."""
+    return au_set(cfg["data"].get("aus", "affwild2"))
+
+
+def default_rare_aus(au_names) -> object:
+    """``data.rare_aus`` when no layer sets it: the paper's five for Aff-Wild2's AUs, else the same
+    share (5 of 12) of the set's rarest AUs on the training index (``'rarest:<k>'``)."""
+    if tuple(au_names) == AU_NAMES:
+        return list(RARE_AUS)
+    return f"rarest:{max(1, round(len(au_names) * len(RARE_AUS) / len(AU_NAMES)))}"
+
+
+def _saved_default_rare_aus(aus):
+    """:func:`default_rare_aus` of a saved ``data.aus`` (None when it is no AU set: reported later)."""
+    try:
+        return default_rare_aus(au_set(aus))
+    except ValueError:
+        return None
+
+
+def apply_au_set(cfg: dict, explicit: dict) -> None:
+    """Resolve ``data.aus`` (canonical names; a ConfigError naming the key and its source), make
+    ``model.num_aus`` follow it, and check ``data.rare_aus`` against it (its default when unset)."""
+    d, m = cfg["data"], cfg["model"]
+    where = explicit.get("data.aus", "<defaults>")
+    try:
+        names = au_set(d["aus"])
+    except ValueError as exc:
+        raise ConfigError(f"{where}: data.aus: {exc}") from None
+    if not isinstance(d["aus"], str):
+        d["aus"] = list(names)
+    if "model.num_aus" in explicit and m["num_aus"] != len(names):
+        raise ConfigError(f"{explicit['model.num_aus']}: model.num_aus: {m['num_aus']} does not match data.aus "
+                          f"({len(names)} AUs: {', '.join(names)}, set by {where}); drop model.num_aus, it follows "
+                          "data.aus")
+    m["num_aus"] = len(names)
+    if "data.rare_aus" not in explicit:
+        d["rare_aus"] = default_rare_aus(names)
+    d["rare_aus"] = check_rare_aus(d["rare_aus"], names, explicit.get("data.rare_aus", "<defaults>"))
+
+
+def check_rare_aus(spec, au_names, where: str):
+    """``data.rare_aus`` checked against the AU set: a list of its names (canonical) or ``'rarest:<k>'``
+    with 1 <= k <= the number of AUs; anything else is a ConfigError naming the key and ``where``."""
+    if isinstance(spec, str):
+        match = RAREST.match(spec)
+        if not match or not 1 <= int(match.group(1)) <= len(au_names):
+            raise ConfigError(f"{where}: data.rare_aus: expected a list of AU names or 'rarest:<k>' with "
+                              f"1 <= k <= {len(au_names)}, got {spec!r}")
+        return spec
+    try:
+        names = au_set(spec) if spec else ()
+    except ValueError as exc:
+        raise ConfigError(f"{where}: data.rare_aus: {exc}") from None
+    unknown = [au for au in names if au not in au_names]
+    if unknown:
+        raise ConfigError(f"{where}: data.rare_aus: unknown AU(s) {unknown}; known: {list(au_names)}")
+    return list(names)
 
 
 def apply_model_defaults(cfg: dict, explicit: dict) -> None:
@@ -322,9 +397,6 @@ def apply_model_defaults(cfg: dict, explicit: dict) -> None:
 
 def check_consistency(cfg: dict, where: str) -> None:
     """Cross-key rules that a single field cannot express."""
-    unknown = [au for au in cfg["data"]["rare_aus"] if au not in AU_NAMES]
-    if unknown:
-        raise ConfigError(f"{where}: data.rare_aus: unknown AU(s) {unknown}; known: {list(AU_NAMES)}")
     m = cfg["model"]
     if m["arl"]["neighbor_num"] > m["num_aus"]:
         raise ConfigError(f"{where}: model.arl.neighbor_num: must be <= model.num_aus ({m['num_aus']})")

@@ -20,12 +20,12 @@ import os
 import warnings
 from typing import Iterable, Optional
 
-from .checkpoint import load_checkpoint_meta
-from .config import ConfigError, load_config
+from .checkpoint import check_au_names, checkpoint_au_names, load_checkpoint_meta
+from .config import ConfigError, config_au_names, load_config
 from .convert import KINDS, convert_state_dict, read_state_dict, resolve_arch, sha256_file
 from .models import model_defaults, model_entrypoint
 from .presets import ModelDefaults
-from .weights import download_weights, load_weights
+from .weights import download_weights, is_torch_file, load_weights
 
 
 def _merge_kwargs(base: dict, update: dict) -> dict:
@@ -96,8 +96,11 @@ def build_model(cfg: dict):
 def restore_model(cfg: dict, ckpt_path: Optional[str] = None):
     """``(net, meta)``: the config's network with the checkpoint's weights (strict), in eval mode.
 
-    Without ``ckpt_path`` the weights stay random and a warning says so.
+    Without ``ckpt_path`` the weights stay random and a warning says so. A ``.ckpt`` whose AUs are
+    not the config's ``data.aus`` is refused (ValueError naming both sets) before any weight is read.
     """
+    if ckpt_path and os.path.isfile(ckpt_path) and not is_torch_file(ckpt_path):
+        check_au_names(checkpoint_au_names(load_checkpoint_meta(ckpt_path)), config_au_names(cfg), ckpt_path)
     net = build_model(cfg)
     meta: dict = {}
     if ckpt_path:

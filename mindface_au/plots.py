@@ -18,8 +18,13 @@ from .constants import AU_NAMES
 from .fileio import atomic_savefig
 
 
-def au_labels(n: int) -> List[str]:
-    """Axis labels of ``n`` AUs: the Aff-Wild2 names when ``n`` matches them, else ``AU_0 ...``."""
+def au_labels(n: int, au_names: Optional[Sequence[str]] = None) -> List[str]:
+    """Axis labels of ``n`` AUs: ``au_names`` (the model's, n of them) when given; else the Aff-Wild2
+    names when ``n`` matches them (figures of files that name no AUs), else ``AU_0 ...``."""
+    if au_names is not None:
+        if len(au_names) != n:
+            raise ValueError(f"{len(au_names)} AU names ({', '.join(au_names)}) for {n} values")
+        return list(au_names)
     return list(AU_NAMES) if n == len(AU_NAMES) else [f"AU_{j}" for j in range(n)]
 
 
@@ -63,13 +68,14 @@ def _grouped_bars(ax, groups: Mapping[str, Sequence[float]], width: float = 0.8)
 
 # --------------------------------------------------------------------------- evaluation
 def plot_f1_bars(per_au_f1, path: str, title: str = "F1 per AU", reference=None,
-                 reference_label: str = "reference") -> str:
+                 reference_label: str = "reference", au_names: Optional[Sequence[str]] = None) -> str:
     """Bar chart of per-AU F1 (x100) with the mean as a dashed line.
 
     Args:
         per_au_f1: (C,) F1 per AU in [0, 1].
         path: output image.
         reference: optional (C,) values drawn as dots (e.g. the all-positive baseline or the paper's).
+        au_names: the C AU names (the model's); see :func:`au_labels`.
     """
     f1 = 100 * np.asarray(per_au_f1, dtype=np.float64).reshape(-1)
     ref = None if reference is None else 100 * np.asarray(reference, dtype=np.float64).reshape(-1)
@@ -82,7 +88,7 @@ def plot_f1_bars(per_au_f1, path: str, title: str = "F1 per AU", reference=None,
         ax.axhline(f1.mean(), ls="--", color="tab:red", label=f"mean {f1.mean():.2f}")
         if ref is not None:
             ax.plot(x, ref, "o", color="tab:orange", label=f"{reference_label} (mean {ref.mean():.2f})")
-        ax.set_xticks(x, au_labels(f1.size))
+        ax.set_xticks(x, au_labels(f1.size, au_names))
         ax.set_ylim(0, 105)
         _finish(ax, title, ylabel="F1 (%)", legend={"fontsize": 8, "loc": "upper left"})
     return path
@@ -164,7 +170,7 @@ def plot_sweep(rows: Sequence[dict], path: str, title: str = "temporal smoothing
 
 
 def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str = "AU probabilities",
-                     decisions=None) -> str:
+                     decisions=None, au_names: Optional[Sequence[str]] = None) -> str:
     """Heat map of one video's per-frame AU probabilities, AUs as rows, time as columns.
 
     Args:
@@ -174,6 +180,7 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
         title: figure title.
         decisions: optional (T, C) 0/1 decisions (e.g. :func:`mindface_au.evaluation.binarize`),
             drawn below the map as a 0/1 strip per AU.
+        au_names: the C AU names (the model's); see :func:`au_labels`.
 
     Returns:
         ``path``.
@@ -184,7 +191,7 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
     if decisions is not None and np.shape(decisions) != p.shape:
         raise ValueError(f"decisions must have the shape of probs {p.shape}, got {np.shape(decisions)}")
     t, c = p.shape
-    names = au_labels(c)
+    names = au_labels(c, au_names)
     extent = (0, t / fps if fps else t, c - 0.5, -0.5)
     rows = 1 if decisions is None else 2
     with saved_figure(path, 10, 1.2 + 0.28 * c * rows) as fig:
@@ -204,9 +211,10 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
 
 
 # --------------------------------------------------------------------------- data sets
-def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: str = "AU positive rate") -> str:
+def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: str = "AU positive rate",
+                        au_names: Optional[Sequence[str]] = None) -> str:
     """Grouped bars of per-AU positive rates (x100), one group member per entry of ``rates``
-    ({label, e.g. a split: (C,) rates in [0, 1]}); returns ``path``."""
+    ({label, e.g. a split: (C,) rates in [0, 1]}), the C AUs named by ``au_names``; returns ``path``."""
     groups = {label: 100 * np.asarray(v, dtype=np.float64).reshape(-1) for label, v in rates.items()}
     if not groups:
         raise ValueError("no positive rates to plot")
@@ -216,7 +224,7 @@ def plot_positive_rates(rates: Mapping[str, Sequence[float]], path: str, title: 
     with saved_figure(path, 10, 3.5) as fig:
         ax = fig.subplots()
         x = _grouped_bars(ax, groups)
-        ax.set_xticks(x, au_labels(sizes.pop()))
+        ax.set_xticks(x, au_labels(sizes.pop(), au_names))
         _finish(ax, title, ylabel="positive rate (%)", legend={"fontsize": 8})
     return path
 

@@ -39,8 +39,8 @@ def main(argv=None) -> int:
     from ..evaluation import format_f1_table, parse_smooth_spec
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.evaluate import evaluate_predictions
-    from ..config import load_config
-    from ..evaluation.predictions import load_predictions, save_predictions
+    from ..config import config_au_names, load_config
+    from ..evaluation.predictions import load_predictions, predictions_au_names, save_predictions
 
     ckpts, weights = model_args(args)
     cfg = None
@@ -55,19 +55,20 @@ def main(argv=None) -> int:
         cfg = config_from_checkpoint(ckpts[0], args.config, args.overrides)
         setup_from_config(cfg)
         pred = predict_checkpoints(cfg, ckpts, weights, args.split, args.list_file, progress=not args.no_progress)
+    au_names = config_au_names(cfg) if cfg is not None else predictions_au_names(pred)
     if args.save_probs:
         save_predictions(args.save_probs, pred["probs"], pred["labels"], pred["video_ids"], pred["frames"],
-                         meta={"checkpoints": ckpts, "weights": args.weights})
+                         meta={"checkpoints": ckpts, "weights": args.weights, "au_names": list(au_names)})
         print(f"predictions -> {args.save_probs}")
 
     sources = ckpts if not args.probs else [args.probs]
     out_dir = args.out or os.path.dirname(os.path.abspath(sources[0]))
     edges = args.smooth_edges or (cfg or load_config(args.config, args.overrides))["eval"]["smooth_edges"]
-    thresholds = thresholds_arg(args, ckpts, pred["probs"].shape[1])
+    thresholds = thresholds_arg(args, ckpts, au_names)
     result = evaluate_predictions(pred, out_dir, thresholds, prob_k, label_k, args.sweep, sources,
-                                  edges=edges)
+                                  edges=edges, au_names=au_names)
     print(f"F1 per AU ({result['title']})")
-    print(format_f1_table(result["per_au_f1"]))
+    print(format_f1_table(result["per_au_f1"], au_names=au_names))
     print(f"all-positive baseline mean F1: {100 * result['all_positive_mean_f1']:.2f}")
     print(f"results -> {result['paths']['json']}, chart -> {result['paths']['plot']}")
     if args.sweep:

@@ -27,6 +27,7 @@ from ..engine.predict import predict_net
 from ..export import (FORMATS, agreement_report, as_batches, calibration_batches, check_format_precision,
                       export_model, max_diff_on_random_inputs, path_arrays, run_in_fresh_process, split_arrays)
 from ..export.calibration import evenly_spaced
+from ..config import config_au_names
 from ..sidecar import write_sidecar
 
 
@@ -156,7 +157,7 @@ def main(argv=None) -> int:
     size = cfg["model"]["input_size"]
     frames = FrameSource(args, cfg)
     calibration = frames.calibration() if args.precision == "int8" else None
-    path = export_model(net, args.out, args.format, size, args.precision, calibration)
+    path = export_model(net, args.out, args.format, size, args.precision, calibration, au_names=config_au_names(cfg))
     sidecar = write_sidecar(path, cfg, meta.get("thresholds"),
                             precision=None if args.precision == "fp32" and args.format != "OPENVINO" else args.precision)
     print(f"exported {args.format} {args.precision} -> {path} ({os.path.getsize(path) / 1e6:.1f} MB), "

@@ -31,6 +31,8 @@ def build_parser():
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
+    from ..config import config_au_names
+    from ..constants import AU_NAMES
     from ..factory import config_from_checkpoint
     from ..data import read_image_folders
     from ..data.unlabelled import read_video_list
@@ -45,11 +47,14 @@ def main(argv=None) -> int:
         raise ValueError("--template applies to --format abaw6")
     prob_k, label_k = parse_smooth_spec(args.smooth)
     counts = read_frame_counts(args.frame_counts) if args.frame_counts else None
-    index = read_image_folders(args.root, read_video_list(args.videos) if args.videos else None)
     cfg = config_from_checkpoint(ckpts[0], args.config, args.overrides)
+    if config_au_names(cfg) != AU_NAMES:
+        raise ValueError(f"predict-abaw: {ckpts[0]} predicts {', '.join(config_au_names(cfg))}, not Aff-Wild2's "
+                         f"12 AUs ({', '.join(AU_NAMES)}) that an ABAW submission holds")
+    index = read_image_folders(args.root, read_video_list(args.videos) if args.videos else None)
     setup_from_config(cfg)
     pred = predict_checkpoints(cfg, ckpts, weights, index=index, progress=not args.no_progress)
-    thresholds = thresholds_arg(args, ckpts, pred["probs"].shape[1])
+    thresholds = thresholds_arg(args, ckpts, AU_NAMES)
     binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
     written = write_submission(args.out, args.format, pred["video_ids"], pred["frames"], binary, counts, args.template)
     where = args.out if args.format == "abaw5" else written["paths"][0]

@@ -4,9 +4,10 @@ A :class:`FrameIndex` holds N frames (rows) of V videos without one Python objec
 
 * ``video_ids`` (N,) int32: index into ``video_names`` of each frame's video;
 * ``frames`` (N,) int32: 1-based frame number inside its video (the annotation line number);
-* ``labels`` (N, A) int8: 0/1 per AU in ``au_names`` order (default the 12 Aff-Wild2 AUs,
-  :data:`~mindface_au.constants.AU_NAMES`); -1 = not coded for that AU (BP4D's 9s, list files
-  read with ``keep_partial``), to be masked;
+* ``labels`` (N, A) int8: 0/1 per AU in ``au_names`` order (the reader's columns; default the 12
+  Aff-Wild2 AUs, :data:`~mindface_au.constants.AU_NAMES`); -1 = not coded for that AU (BP4D's 9s,
+  list files read with ``keep_partial``), to be masked; :meth:`FrameIndex.select_aus` keeps the
+  columns of a model's AU set;
 * ``intensity`` (N, A) float32 or None: 0-5 intensity per AU where the release codes it, NaN
   where it does not (DISFA: every AU; BP4D: AUs 6, 10, 12, 14, 17 from the FERA 2015 files);
 * per video: ``video_names`` (V,), ``video_dirs`` (V,) the image folder relative to ``image_root``,
@@ -24,6 +25,7 @@ The readers cache the index on disk, one ``.npz`` per read (:mod:`.index_cache`)
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -146,6 +148,24 @@ class FrameIndex:
             raise ValueError("frames are not grouped by video")
         return list(zip(starts.tolist(), ends.tolist()))
 
+    def select_aus(self, au_names: Sequence[str]) -> "FrameIndex":
+        """This index with the label columns of ``au_names`` in that order (itself when they are its own).
+
+        A model's AU set (``data.aus``) must be among the AUs the data set labels: ValueError naming
+        those missing otherwise.
+        """
+        au_names = tuple(au_names)
+        if au_names == self.au_names:
+            return self
+        missing = [a for a in au_names if a not in self.au_names]
+        if missing:
+            raise ValueError(f"{self.source or self.image_root}: data.aus asks for {', '.join(missing)}, which the "
+                             f"data does not label (its AUs: {', '.join(self.au_names)})")
+        cols = [self.au_names.index(a) for a in au_names]
+        intensity = None if self.intensity is None else np.ascontiguousarray(self.intensity[:, cols])
+        return dataclasses.replace(self, labels=np.ascontiguousarray(self.labels[:, cols]), au_names=au_names,
+                                   intensity=intensity)
+
     def positive_rate(self) -> np.ndarray:
         """(A,) fraction of frames where each AU is 1 (among frames where it is annotated)."""
         lab = self.labels.astype(np.float64)
@@ -179,6 +199,8 @@ def concat_indexes(parts: Sequence[FrameIndex], source: str = "") -> FrameIndex:
     roots = {p.image_root for p in parts}
     if len(roots) != 1:
         raise ValueError(f"cannot concatenate indexes with different image roots: {sorted(roots)}")
+    if len({p.au_names for p in parts}) != 1:
+        raise ValueError(f"cannot concatenate indexes with different AU columns: {sorted({p.au_names for p in parts})}")
     names, dirs, fmts, vids, offset = [], [], [], [], 0
     for p in parts:
         names += p.video_names

@@ -10,6 +10,8 @@ from tqdm import tqdm
 
 from mindspore.train import Callback
 
+from ..config import config_au_names
+from ..constants import AU_NAMES
 from ..evaluation import format_f1_table, score
 from ..plots import plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text, read_jsonl
@@ -70,9 +72,12 @@ WORK_FILES = ("last", "best", "summary", "f1_per_au", "curves", "config", "log")
 
 def derive_summary(state: dict, best_meta, cfg: dict) -> dict:
     """``summary.json``: the progress of ``state`` (last.ckpt) and the evaluation of ``best_meta``
-    (best.ckpt's meta; None before the first epoch end). Every key but the best ones is always there."""
+    (best.ckpt's meta; None before the first epoch end). Every key but the best ones is always there;
+    ``au_names`` only for a set other than Aff-Wild2's."""
     summary = {"epochs_done": state["epoch"], "total_epochs": cfg["train"]["epochs"],
                "best_by": cfg["train"]["best_by"], "threshold": cfg["eval"]["threshold"]}
+    if config_au_names(cfg) != AU_NAMES:  # no au_names: Aff-Wild2's 12, as in every file of the package
+        summary["au_names"] = list(config_au_names(cfg))
     if best_meta:
         summary.update(best_by=best_meta.get("best_by", summary["best_by"]), best_epoch=best_meta["epoch"],
                        best_mean_f1=best_meta["mean_f1"], per_au_f1=best_meta["per_au_f1"],
@@ -91,7 +96,7 @@ def write_run_files(work_dir: str, state: dict, best_meta, cfg: dict, log_record
     summary = derive_summary(state, best_meta, cfg)
     atomic_write_text(os.path.join(work_dir, "summary.json"), json.dumps(summary, indent=2))
     if best_meta:
-        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"),
+        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"), au_names=summary.get("au_names"),
                      title=f"validation F1 per AU at {summary['threshold']} (best epoch {summary['best_epoch']} "
                            f"by {summary['best_by']}, mean {100 * summary['best_mean_f1']:.2f})")
     plot_curves(log_records, os.path.join(work_dir, "curves.png"), title=work_dir)
@@ -146,7 +151,7 @@ class TrainingLoop(Callback):
 
     def save_state(self, state: dict, name: str = LAST) -> str:
         """``last.ckpt`` (or ``name``): network, optimiser and ``state`` with what it was trained on."""
-        meta = dict(state, trained_on=trained_on(self.cfg, state["epoch"]))
+        meta = dict(state, trained_on=trained_on(self.cfg, state["epoch"]), au_names=list(config_au_names(self.cfg)))
         return save_training_state(self.work_dir, self.net, self.opt, meta, name=name)
 
     def on_train_begin(self, run_context):
@@ -217,7 +222,8 @@ class TrainingLoop(Callback):
         if self.is_writer:
             if improved:
                 meta = {"epoch": epoch, "best_by": best_by, "score": value, "threshold": threshold, **result,
-                        "config": self.cfg, "trained_on": trained_on(self.cfg, epoch)}
+                        "config": self.cfg, "trained_on": trained_on(self.cfg, epoch),
+                        "au_names": list(config_au_names(self.cfg))}
                 save_best(self.work_dir, self.net, meta)
                 self.best_meta = meta
             self.summary = write_run_files(self.work_dir, done, self.best_meta, self.cfg, self.log.read())
@@ -240,4 +246,4 @@ class TrainingLoop(Callback):
 def format_summary(summary: dict) -> str:
     """The per-AU F1 table of a ``summary.json``."""
     return format_f1_table(summary["per_au_f1"], summary["best_mean_f1"],
-                           extra_columns={"best thr": summary["thresholds"]})
+                           extra_columns={"best thr": summary["thresholds"]}, au_names=summary.get("au_names"))

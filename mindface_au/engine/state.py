@@ -15,7 +15,7 @@ from typing import Optional
 import mindspore as ms
 import mindspore.nn as nn
 
-from ..checkpoint import load_checkpoint, load_checkpoint_meta, save_checkpoint
+from ..checkpoint import check_au_names, checkpoint_au_names, load_checkpoint, load_checkpoint_meta, save_checkpoint
 from ..weights import load_into
 
 LAST = "last.ckpt"
@@ -60,10 +60,13 @@ def save_training_state(work_dir: str, net: nn.Cell, opt: nn.Optimizer, meta: di
     return path
 
 
-def load_training_state(work_dir: str, net: nn.Cell, opt: nn.Optimizer) -> dict:
-    """Restore network and optimiser from ``last.ckpt``; returns its meta."""
+def load_training_state(work_dir: str, net: nn.Cell, opt: nn.Optimizer, au_names=None) -> dict:
+    """Restore network and optimiser from ``last.ckpt``; returns its meta. With ``au_names`` (the
+    config's), a ``last.ckpt`` of another AU set is refused (ValueError naming both)."""
     path = os.path.join(work_dir, LAST)
     params, meta = load_checkpoint(path)
+    if au_names is not None:
+        check_au_names(checkpoint_au_names(meta), au_names, path)
     opt_names = {e["name"] for e in _optimizer_state(opt, net)}
     net_params = {k: v for k, v in params.items() if k not in opt_names}
     load_into(net, net_params, strict=True, source=path)

@@ -28,7 +28,7 @@ import mindspore as ms
 import mindspore.nn as nn
 from mindspore.train import Callback, Model
 
-from ..config import dump_config, load_config
+from ..config import config_au_names, dump_config, load_config
 from ..losses import build_loss
 from ..factory import build_model
 from ..fileio import remove_partial_files
@@ -100,7 +100,7 @@ def train(cfg: dict, resume: bool = False, progress: bool = True, callbacks: Seq
     data = build_data(cfg, rank, group_size, state)
     opt = build_optimizer(cfg, net, data.steps_per_epoch)
     if saved is not None:
-        load_training_state(work_dir, net, opt)
+        load_training_state(work_dir, net, opt, au_names=config_au_names(cfg))
         if is_writer:
             print(f"resumed from {os.path.join(work_dir, LAST)}: epoch {state['epoch'] + 1}, step "
                   f"{state['step_in_epoch']} of {data.steps_per_epoch}, global step {state['global_step']}")

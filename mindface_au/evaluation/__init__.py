@@ -1,8 +1,9 @@
 """Evaluation: ABAW F1 scores (:func:`score`), decision thresholds, temporal smoothing, ensembles,
 submissions, reports.
 
-Everything here works on numpy arrays in the Aff-Wild2 AU order of
-:data:`mindface_au.constants.AU_NAMES` and imports no MindSpore: running networks over a split is
+Everything here works on numpy arrays with one column per AU of a model, in its order (the
+config's ``data.aus``; Aff-Wild2's :data:`mindface_au.constants.AU_NAMES` by default) and imports
+no MindSpore: running networks over a split is
 :mod:`mindface_au.engine.evaluator`, the ``Model.eval`` metric :mod:`mindface_au.engine.metric`.
 """
 from .ensemble import AUTHORS_WEIGHTS, normalise_weights, weighted_mean

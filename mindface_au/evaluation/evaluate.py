@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -19,7 +19,8 @@ RESULT_NAME = "eval_result.json"
 
 
 def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int = 0, label_k: int = 0,
-                         with_sweep: bool = False, sources: Sequence[str] = (), edges: str = "clip") -> dict:
+                         with_sweep: bool = False, sources: Sequence[str] = (), edges: str = "clip",
+                         au_names: Optional[Sequence[str]] = None) -> dict:
     """Score predictions (of :func:`mindface_au.engine.evaluator.predict_checkpoints` or a ``--save-probs``
     file) and write the report.
 
@@ -32,6 +33,8 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
         with_sweep: also the paper's Table 2 sweep of k = 1..10.
         sources: the checkpoints (or predictions file) scored, recorded in the JSON.
         edges: smoothing at video ends, 'clip' or 'keep' (the authors'; see evaluation.smoothing).
+        au_names: the n AU names (the model's), recorded in the JSON and naming the chart's bars and
+            the sweep's columns.
 
     Returns:
         the JSON's dict plus ``title``, ``paths`` and, with the sweep, ``sweep`` (its rows). The JSON
@@ -41,7 +44,7 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
         that maximise each AU's F1 on these (probability-smoothed) predictions, with
         ``best_threshold_mean_f1`` / ``best_threshold_per_au_f1`` before label smoothing, so
         ``--threshold eval_result.json`` reuses them; plus ``prob_k``, ``label_k``, ``smooth_edges``,
-        ``videos`` and ``checkpoints``.
+        ``videos``, ``checkpoints`` and ``au_names`` (when given).
     """
     labels = pred["labels"]
     if labels is None or pred.get("video_ids") is None:
@@ -54,13 +57,16 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
         f", smoothing prob={prob_k} label={label_k}" if prob_k or label_k else "")
     result = {**scored.as_dict(), "prob_k": prob_k, "label_k": label_k, "smooth_edges": edges,
               "videos": int(n_videos), "checkpoints": list(sources)}
+    if au_names is not None:
+        result["au_names"] = list(au_names)
     chart = os.path.join(out_dir, "eval_f1_per_au.png")
     paths = {"json": os.path.join(out_dir, RESULT_NAME),
-             "plot": plot_f1_bars(scored.per_au_f1, chart, title=f"F1 per AU ({title})")}
+             "plot": plot_f1_bars(scored.per_au_f1, chart, title=f"F1 per AU ({title})", au_names=au_names)}
     atomic_write_text(paths["json"], json.dumps(result, indent=2) + "\n")
     out = dict(result, title=title, paths=paths)
     if with_sweep:
-        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds, edges=edges)
+        rows = sweep(pred["probs"], labels, pred["video_ids"], thresholds=thresholds, edges=edges,
+                     **({"au_names": au_names} if au_names is not None else {}))
         paths["sweep_csv"] = write_sweep_csv(rows, os.path.join(out_dir, "smoothing_sweep.csv"))
         paths["sweep_plot"] = plot_sweep(rows, os.path.join(out_dir, "smoothing_sweep.png"))
         out["sweep"] = rows

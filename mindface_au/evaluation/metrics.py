@@ -2,9 +2,10 @@
 
 Conventions used everywhere in :mod:`mindface_au.evaluation`:
 
-* ``probs`` is an (N, C) array of probabilities (C = 12 AUs in :data:`~mindface_au.constants.AU_NAMES`
-  order); ``labels`` is (N, C) in {0, 1}, or {-1, 0, 1} where -1 marks an entry that is not
-  annotated: such entries are left out of that AU's F1 (a per-AU mask).
+* ``probs`` is an (N, C) array of probabilities (C = the model's AUs in its order, the config's
+  ``data.aus``; Aff-Wild2's 12 of :data:`~mindface_au.constants.AU_NAMES` by default); ``labels``
+  is (N, C) in {0, 1}, or {-1, 0, 1} where -1 marks an entry that is not annotated: such entries
+  are left out of that AU's F1 (a per-AU mask).
 * A prediction is positive when ``prob >= threshold`` (as in the authors' code), compared in
   float64 whatever the input dtype; ``thresholds`` is a scalar or one value per AU, shape (C,).
 * F1 of one AU = 2 TP / (2 TP + FP + FN), and 0 when that is 0/0 (no positive label and no

@@ -16,6 +16,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..constants import AU_NAMES, au_set
 from ..fileio import atomic_path
 
 _OPTIONAL = ("labels", "video_ids", "frames")
@@ -52,3 +53,10 @@ def load_predictions(path: str) -> dict:
         for name in _OPTIONAL:
             out[name] = data[name] if name in data else None
     return out
+
+
+def predictions_au_names(pred: dict) -> tuple:
+    """The AU names of loaded predictions: their meta ``au_names``, else (files written before the
+    names were saved) the first n of Aff-Wild2's, n = the number of probability columns."""
+    names = (pred.get("meta") or {}).get("au_names")
+    return au_set(names) if names else AU_NAMES[:np.shape(pred["probs"])[1]]

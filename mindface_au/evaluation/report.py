@@ -17,7 +17,8 @@ def _fmt(v) -> str:
 
 
 def format_f1_table(per_au_f1, mean: Optional[float] = None,
-                    extra_columns: Optional[Mapping[str, Sequence]] = None, percent: bool = True) -> str:
+                    extra_columns: Optional[Mapping[str, Sequence]] = None, percent: bool = True,
+                    au_names: Optional[Sequence[str]] = None) -> str:
     """A Markdown table: one row per AU and a final ``mean`` row.
 
     Args:
@@ -26,6 +27,7 @@ def format_f1_table(per_au_f1, mean: Optional[float] = None,
         extra_columns: {column title: C values}, or C + 1 values whose last is the mean row's
             (e.g. ``{"threshold": thr, "F1 @best": list(best) + [best.mean()]}``).
         percent: print F1 x100 with 2 decimals (as the paper) instead of fractions.
+        au_names: the C AU names of the rows (the model's; :func:`mindface_au.plots.au_labels`).
 
     Returns:
         The table as a string (lines joined by newlines, no trailing newline).
@@ -45,7 +47,8 @@ def format_f1_table(per_au_f1, mean: Optional[float] = None,
         return f"{100 * v:.2f}" if percent else f"{v:.4f}"
 
     header = ["AU", "F1 (%)" if percent else "F1"] + list(cols)
-    body = [[name, f1_cell(v)] + [_fmt(cols[t][j]) for t in cols] for j, (name, v) in enumerate(zip(au_labels(c), f1))]
+    names = au_labels(c, au_names)
+    body = [[name, f1_cell(v)] + [_fmt(cols[t][j]) for t in cols] for j, (name, v) in enumerate(zip(names, f1))]
     body.append(["mean", f1_cell(mean)] + [_fmt(cols[t][c]) for t in cols])
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
 

@@ -9,27 +9,35 @@ network followed by sigmoid).
 * ``OPENVINO``: an IR (``.xml`` + ``.bin``) converted from that ONNX. ``fp32`` / ``bf16`` are the
   same fp32 IR (bf16 is the runtime's precision hint, written to the sidecar); ``int8``: quantised
   by NNCF (:func:`~mindface_au.export.quantize.quantize_openvino`), FakeQuantize ops in the IR.
+
+The ONNX file and the IR carry the model's AU names (ONNX ``metadata_props``, OpenVINO ``rt_info``,
+key :data:`mindface_au.sidecar.AU_NAMES_KEY`); a MindIR file has no room for them: its sidecar does.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from typing import Optional, Sequence
 
+from ..constants import AU_NAMES
 from ..fileio import atomic_path
 from ..optional import require
+from ..sidecar import AU_NAMES_KEY, encode_au_names
 from .formats import FORMATS, check_format_precision
 from .onnx_batch import export_onnx_dynamic_batch
 from .quantize import quantize_onnx, quantize_openvino
 
 
 def export_model(net, path: str, fmt: str = "MINDIR", input_size: int = 112, precision: str = "fp32",
-                 calibration=None) -> str:
+                 calibration=None, au_names: Optional[Sequence[str]] = None) -> str:
     """Export ``net`` (an AUNet) with sigmoid and a dynamic batch; returns the written file's path.
 
     ``calibration``: for ``precision='int8'``, a sequence of (B, 3, S, S) float32 batches of
-    network inputs (:mod:`mindface_au.export.calibration`).
+    network inputs (:mod:`mindface_au.export.calibration`). ``au_names``: the n AUs of the outputs
+    (the config's ``data.aus``; default Aff-Wild2's 12), written into ONNX and OpenVINO files.
     """
+    au_names = tuple(au_names or AU_NAMES)
     import mindspore as ms
 
     from ..engine.predict import sigmoid_cell
@@ -52,18 +60,33 @@ def export_model(net, path: str, fmt: str = "MINDIR", input_size: int = 112, pre
                 onnx_path = quantize_onnx(onnx_path, os.path.join(tmp, "int8.onnx"), calibration)
             if fmt == "ONNX":
                 with atomic_path(out) as part:
-                    shutil.copyfile(onnx_path, part)
+                    write_onnx_au_names(onnx_path, part, au_names)
             else:
-                onnx_to_openvino(onnx_path, out, calibration if precision == "int8" else None)
+                onnx_to_openvino(onnx_path, out, calibration if precision == "int8" else None, au_names)
     if not os.path.isfile(out):
         raise RuntimeError(f"export wrote no file at {out}")
     return out
 
 
-def onnx_to_openvino(src: str, dst: str, calibration=None) -> str:
-    """An OpenVINO IR at ``dst`` (.xml + .bin) from the ONNX ``src``, batch dynamic; int8 by NNCF with calibration."""
+def write_onnx_au_names(src: str, dst: str, au_names: Sequence[str]) -> str:
+    """Copy the ONNX file ``src`` to ``dst`` with ``au_names`` in its ``metadata_props``."""
+    onnx = require("onnx", "ONNX export")
+    model = onnx.load(src)
+    kept = [p for p in model.metadata_props if p.key != AU_NAMES_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = AU_NAMES_KEY, encode_au_names(au_names)
+    onnx.save(model, dst)
+    return dst
+
+
+def onnx_to_openvino(src: str, dst: str, calibration=None, au_names: Sequence[str] = AU_NAMES) -> str:
+    """An OpenVINO IR at ``dst`` (.xml + .bin) from the ONNX ``src``, batch dynamic; int8 by NNCF with
+    calibration; ``au_names`` in its ``rt_info``."""
     ov = require("openvino", "OpenVINO export")
     model = ov.convert_model(src)
+    model.set_rt_info(encode_au_names(au_names), AU_NAMES_KEY)
     shape = model.input(0).get_partial_shape()
     shape[0] = -1
     model.reshape({model.input(0): shape})

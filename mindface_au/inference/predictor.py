@@ -25,7 +25,7 @@ from ..constants import AU_NAMES
 from ..engine.predict import predict_array
 from ..evaluation.metrics import binarize
 from ..evaluation.thresholds import resolve_thresholds
-from ..sidecar import read_sidecar, sidecar_path
+from ..sidecar import exported_au_names, read_sidecar, sidecar_path
 
 from ..transforms import eval_preprocess as preprocess  # noqa: E402  (the eval transform of training)
 
@@ -50,6 +50,7 @@ class AUPredictor:
     @classmethod
     def from_checkpoint(cls, ckpt: Optional[str], config: Optional[str] = None, overrides=(), batch_size: int = 32):
         """From a checkpoint (its saved config unless ``config``); ``ckpt=None`` gives random weights + a warning."""
+        from ..config import config_au_names
         from ..factory import config_from_checkpoint, restore_model
         from ..engine.predict import sigmoid_cell
         from ..runtime import setup_for_config
@@ -61,7 +62,7 @@ class AUPredictor:
 
         return cls(CellBackend(sigmoid_cell(net), ckpt, batch_size), cfg["model"]["input_size"], cfg["data"]["resize"],
                    cfg["data"]["norm"],
-                   meta.get("thresholds"), batch_size, backend="cell", au_names=AU_NAMES[:cfg["model"]["num_aus"]])
+                   meta.get("thresholds"), batch_size, backend="cell", au_names=config_au_names(cfg))
 
     @classmethod
     def from_exported(cls, path: str, batch_size: int = 32, precision: Optional[str] = None,
@@ -71,7 +72,8 @@ class AUPredictor:
         ``precision`` (``fp32``/``bf16``/``int8``, None = the file's, or the CPU's best for OpenVINO),
         ``runtime`` (``openvino``/``onnxruntime``/``mindspore``, e.g. an ONNX file in OpenVINO) and
         ``threads`` go to :func:`~mindface_au.inference.backends.open_backend`. Settings come from the
-        file's ``.json`` sidecar, else ``settings``/defaults.
+        file's ``.json`` sidecar, else ``settings``/defaults; the AU names from the file (ONNX, OpenVINO)
+        or its sidecar, else Aff-Wild2's 12.
         """
         from .backends import open_backend
 
@@ -82,9 +84,10 @@ class AUPredictor:
             warnings.warn(f"{path}: no {os.path.basename(sidecar_path(path))} beside it; assuming input 112, "
                           "ImageNet normalisation and thresholds 0.5", stacklevel=2)
         info.update({k: v for k, v in settings.items() if v is not None})
+        au_names = exported_au_names(info, model.au_names, path)
         backend = {"mindspore": "mindir", "onnxruntime": "onnx", "openvino": "openvino"}[model.runtime]
         return cls(model, info.get("input_size", 112), info.get("resize", 128), info.get("norm", "imagenet"),
-                   info.get("thresholds"), batch_size, backend=backend, au_names=info.get("au_names", AU_NAMES),
+                   info.get("thresholds"), batch_size, backend=backend, au_names=au_names,
                    precision=model.precision)
 
     # ------------------------------------------------------------------ prediction

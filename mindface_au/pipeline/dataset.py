@@ -1,7 +1,7 @@
 """The MindSpore datasets of training and evaluation, built from a config.
 
 ``GeneratorDataset(JpegSource)`` -> ``.map`` (vision ops of :mod:`.ops`) -> ``.batch``: image
-float32 (B, 3, S, S), label float32 (B, 12).
+float32 (B, 3, S, S), label float32 (B, C) (C: the AUs of ``data.aus``).
 
 * :func:`build_train_dataset` -> ``(dataset, sampler, index)``: per-epoch resampled
   (:class:`~.sampler.ResampleSampler`), sharded over ranks, augmented;
@@ -10,15 +10,30 @@ float32 (B, 3, S, S), label float32 (B, 12).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional, Tuple
 
 import mindspore.dataset as ds
+import numpy as np
 
-from ..config import ConfigError
+from ..config import ConfigError, config_au_names
 from ..data import FrameIndex, read_index
 from .ops import eval_transforms, train_transforms
 from .sampler import ResampleSampler
 from .source import JpegSource
+
+
+def model_index(index: FrameIndex, cfg: dict) -> FrameIndex:
+    """``index`` with the label columns of the config's AU set (``data.aus``), in its order;
+    a ConfigError when the data does not label one of them. Unlabelled frames (every label -1,
+    e.g. test videos) get -1 for each AU of the set."""
+    names = config_au_names(cfg)
+    if index.au_names != names and bool((index.labels < 0).all()):
+        return dataclasses.replace(index, labels=np.full((len(index), len(names)), -1, np.int8), au_names=names)
+    try:
+        return index.select_aus(names)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def make_dataset(index: FrameIndex, ops: list, batch_size: int, sampler=None, drop_remainder: bool = False,
@@ -54,16 +69,18 @@ def build_train_dataset(cfg: dict, rank: int = 0, group_size: int = 1, start_epo
 
     ``dataset`` yields batches of ``cfg['train']['batch_size']`` (drop_remainder): image float32
     (B, 3, S, S) normalised per ``data.norm`` (S = ``model.input_size``, RandomResizedCrop to S,
-    flip, colour jitter), label float32 (B, 12). ``sampler`` (:class:`ResampleSampler`) draws each
-    epoch's resample from ``(seed, epoch)`` starting at ``start_epoch``, this rank's equal share;
-    ``skip_steps`` batches are left out of the first epoch (resuming inside an epoch).
+    flip, colour jitter), label float32 (B, C) (C: the AUs of ``data.aus``). ``sampler``
+    (:class:`ResampleSampler`) draws each epoch's resample from ``(seed, epoch)`` starting at
+    ``start_epoch``, this rank's equal share; ``skip_steps`` batches are left out of the first epoch
+    (resuming inside an epoch).
     """
     d = cfg["data"]
     _check_lists(d)
     batch = cfg["train"]["batch_size"]
-    index = read_index(cfg, "train")
+    index = model_index(read_index(cfg, "train"), cfg)
     sampler = ResampleSampler(index, d["uniform_fraction"], d["rare_fraction"], d["rare_aus"], seed=cfg["seed"],
-                              start_epoch=start_epoch, rank=rank, group_size=group_size, skip=skip_steps * batch)
+                              start_epoch=start_epoch, rank=rank, group_size=group_size, skip=skip_steps * batch,
+                              au_names=index.au_names)
     ops = train_transforms(cfg["model"]["input_size"], d["norm"], scale=d.get("crop_scale", (0.08, 1.0)),
                            ratio=d.get("crop_ratio", (0.75, 4 / 3)), flip_p=d.get("flip_p", 0.5),
                            color_jitter=d.get("color_jitter", (0.2, 0.2, 0.2, 0.2)),
@@ -77,7 +94,8 @@ def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Option
     """An evaluation dataset in index order: ``(dataset, index)``.
 
     Batches of ``cfg['eval']['batch_size']`` (the last one may be smaller): image float32 (B, 3, S, S)
-    (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, 12). Frame i of
+    (resize ``data.resize * S / 112``, centre crop S, normalised), label float32 (B, C) (C: the AUs of
+    ``data.aus``, :func:`model_index`). Frame i of
     the concatenated output is ``index`` row i: ``index.video_ids``, ``index.frames``, ``index.paths``...
     Without ``split``/``list_file`` it is the config's validation data; ``index`` gives the frames
     directly (e.g. unlabelled test videos from :func:`read_image_folders`).
@@ -85,6 +103,7 @@ def build_eval_dataset(cfg: dict, split: Optional[str] = None, list_file: Option
     d = cfg["data"]
     if index is None:
         index = read_index(cfg, "val", split=split, list_file=list_file)
+    index = model_index(index, cfg)
     ops = eval_transforms(cfg["model"]["input_size"], d["norm"], d["resize"])
     dataset = make_dataset(index, ops, cfg["eval"]["batch_size"], sampler=None, drop_remainder=False,
                            num_workers=d["num_workers"])

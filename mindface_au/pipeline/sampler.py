@@ -7,7 +7,8 @@ rank, so the ranks' shares are disjoint):
    paper's 1/10) starting at a random phase: positions ``floor((u_v + j) / f)``, j = 0 .. k_v - 1,
    with ``u_v ~ U[0, 1)`` per video and ``k_v = floor(n_v * f)`` frames of the video's n_v;
 2. **rare part**: a uniform ``rare_fraction`` (1/5) of the frames where any of ``rare_aus``
-   (AU2, AU15, AU23, AU24, AU26) is 1, without replacement;
+   (the paper's AU2, AU15, AU23, AU24, AU26 for Aff-Wild2; or the k rarest AUs of the training
+   index, ``'rarest:<k>'``) is 1, without replacement;
 
 the two are concatenated (a frame may come from both), shuffled, cut to a multiple of the
 number of ranks and dealt out to the ranks in turn (interleaved equal shares). The size of a draw does not depend on
@@ -26,8 +27,31 @@ import numpy as np
 
 import mindspore.dataset as ds
 
+from ..config import RAREST
 from ..constants import AU_NAMES, RARE_AUS
 from ..data.index import FrameIndex
+
+
+def rarest_aus(labels: np.ndarray, au_names: Sequence[str], spec: str) -> tuple:
+    """``'rarest:<k>'`` -> the k AUs of ``au_names`` with the lowest positive rate in ``labels``.
+
+    Args:
+        labels: (N, C) 0/1 labels (-1 = not annotated, left out of that AU's rate) of the training index.
+        au_names: the C AU names of the columns.
+        spec: ``'rarest:<k>'``, 1 <= k <= C.
+
+    Returns:
+        The k names in column order (ties go to the earlier column).
+    """
+    match = RAREST.match(spec)
+    if not match or not 1 <= int(match.group(1)) <= len(au_names):
+        raise ValueError(f"rare AUs: expected a list of AU names or 'rarest:<k>' with 1 <= k <= {len(au_names)}, "
+                         f"got {spec!r}")
+    labels = np.asarray(labels)
+    annotated = (labels >= 0).sum(0)
+    rate = np.where(annotated > 0, (labels == 1).sum(0) / np.maximum(annotated, 1), 0.0)
+    chosen = np.sort(np.argsort(rate, kind="stable")[:int(match.group(1))])
+    return tuple(au_names[j] for j in chosen)
 
 
 class ResampleSampler(ds.Sampler):
@@ -37,24 +61,29 @@ class ResampleSampler(ds.Sampler):
         index: the training frames.
         uniform_fraction: f of the uniform part (stride 1/f with a random phase per video).
         rare_fraction: fraction of the rare-AU frames added every epoch.
-        rare_aus: AU names whose positives count as rare.
+        rare_aus: AU names (of ``au_names``) whose positives count as rare, or ``'rarest:<k>'``: the k
+            AUs of lowest positive rate in ``index`` (:func:`rarest_aus`).
         seed: with the epoch, the seed of each draw.
         start_epoch: epoch of the first draw (a resumed run passes the epoch it restarts).
         rank, group_size: this process's share among ``group_size`` data-parallel ranks.
         skip: indices to leave out of every draw (resuming inside an epoch: steps done x batch); a
             sampler that skips serves that one partial epoch only.
+        au_names: the AU of each label column of ``index`` (the model's AU set).
     """
 
     def __init__(self, index: FrameIndex, uniform_fraction: float = 0.1, rare_fraction: float = 0.2,
                  rare_aus: Sequence[str] = RARE_AUS, seed: int = 0, start_epoch: int = 0, rank: int = 0,
-                 group_size: int = 1, skip: int = 0):
+                 group_size: int = 1, skip: int = 0, au_names: Sequence[str] = AU_NAMES):
         if not 0.0 <= uniform_fraction <= 1.0 or not 0.0 <= rare_fraction <= 1.0:
             raise ValueError(f"fractions must lie in [0, 1], got uniform {uniform_fraction}, rare {rare_fraction}")
         if group_size < 1 or not 0 <= rank < group_size:
             raise ValueError(f"rank {rank} outside 0..{group_size - 1}")
-        unknown = [a for a in rare_aus if a not in AU_NAMES]
+        au_names = list(au_names)
+        if isinstance(rare_aus, str):
+            rare_aus = rarest_aus(index.labels, au_names, rare_aus)
+        unknown = [a for a in rare_aus if a not in au_names]
         if unknown:
-            raise ValueError(f"unknown rare AU(s) {unknown}; known: {list(AU_NAMES)}")
+            raise ValueError(f"unknown rare AU(s) {unknown}; known: {au_names}")
         self.uniform_fraction = float(uniform_fraction)
         self.rare_fraction = float(rare_fraction)
         self.rare_aus = tuple(rare_aus)
@@ -71,7 +100,7 @@ class ResampleSampler(ds.Sampler):
         f = self.uniform_fraction
         self._k = np.floor(counts * f + 1e-9).astype(np.int64) if f > 0 else np.zeros_like(counts)
         self._counts = counts
-        cols = [AU_NAMES.index(a) for a in self.rare_aus]
+        cols = [au_names.index(a) for a in self.rare_aus]
         rare = (index.labels[:, cols] == 1).any(axis=1) if cols else np.zeros(len(index), dtype=bool)
         self._rare = np.flatnonzero(rare).astype(np.int64)
         self.n_uniform = int(self._k.sum())

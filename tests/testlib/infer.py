@@ -11,22 +11,31 @@ from .faces import feat_file
 THRESHOLDS = [float(t) for t in np.linspace(0.3, 0.7, 12)]
 
 
-def make_tiny_ckpt(path: str, synthetic: bool = True) -> str:
+def make_tiny_ckpt(path: str, synthetic: bool = True, aus: str = None) -> str:
     """The tiny network (random weights, non-trivial BN statistics), per-AU thresholds 0.3 ... 0.7 and
-    ``data.synthetic`` in its saved config."""
+    ``data.synthetic`` in its saved config; ``aus``: its ``data.aus`` (default: Aff-Wild2's 12), saved
+    with the AU names in its meta as training saves them."""
     import mindspore as ms
 
     from mindface_au import build_model
     from mindface_au.checkpoint import save_checkpoint
 
-    cfg = tiny_config(**{"data.synthetic": str(bool(synthetic)).lower()})
+    sets = {"data.synthetic": str(bool(synthetic)).lower(), **({"data.aus": aus} if aus else {})}
+    cfg = tiny_config(**sets)
     ms.set_seed(3)
     net = build_model(cfg)
     rng = np.random.default_rng(0)
     for name, p in net.parameters_and_names():
         if name.endswith("moving_variance"):
             p.set_data(ms.Tensor((1 + rng.random(p.shape)).astype(np.float32)))
-    save_checkpoint(net, path, {"config": cfg, "thresholds": THRESHOLDS})
+    if aus is None:
+        save_checkpoint(net, path, {"config": cfg, "thresholds": THRESHOLDS})
+    else:
+        from mindface_au.config import config_au_names
+
+        names = config_au_names(cfg)
+        save_checkpoint(net, path, {"config": cfg, "au_names": list(names),
+                                    "thresholds": [float(t) for t in np.linspace(0.3, 0.7, len(names))]})
     return path
 
 

@@ -12,8 +12,8 @@ Formats (``csv_format``):
 
 * ``mindface`` (default): ``frame, timestamp, face_id, confidence, success``, then ``AU1_p ...
   AU26_p`` (probabilities), ``AU1_c ... AU26_c`` (0/1 decisions), the AU names of
-  :data:`mindface_au.constants.AU_NAMES`. A frame without a face has ``success=0`` and empty AU
-  cells.
+  the model (its config's ``data.aus``, an export's stored names; Aff-Wild2's 12 by default). A
+  frame without a face has ``success=0`` and empty AU cells.
 * ``openface``: OpenFace 2's names and order for the columns it writes: ``frame, face_id,
   timestamp, confidence, success``, then OpenFace's occurrence columns ``AU01_c ... AU26_c``
   (AU numbers zero-padded, ascending as OpenFace sorts them), then our probabilities

@@ -44,4 +44,7 @@ def plot_table_timeline(table: pd.DataFrame, layout: CsvLayout, png_path: str, f
         return None
     probs, face = timeline_probs(table, layout)
     decisions = None if thresholds is None else binarize(probs, thresholds)
-    return plots.plot_au_timeline(probs, png_path, fps=fps, title=f"{title} (face {face})", decisions=decisions)
+    # the AU names go along where the plot's default labels (Aff-Wild2's for 12 AUs) would not be the model's
+    named = {} if plots.au_labels(len(layout.au_names)) == list(layout.au_names) else {"au_names": layout.au_names}
+    return plots.plot_au_timeline(probs, png_path, fps=fps, title=f"{title} (face {face})", decisions=decisions,
+                                  **named)
