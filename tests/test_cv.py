@@ -20,7 +20,7 @@ def tiny_disfa_sets(root):
     """``--set`` strings of a seconds-long fold: iresnet_mini at 32 px, 1 epoch, a 6-subject synthetic DISFA
     release of 12 frames a subject (8 AUs; no rare-AU resampling), last.ckpt saved every step."""
     sets = {"model.backbone": "iresnet_mini", "model.input_size": 32, "model.fusion.ffn_dim": 64,
-            "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0, "model.num_aus": 8, "model.arl.neighbor_num": 4,
+            "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0, "data.aus": "disfa8", "model.arl.neighbor_num": 4,
             "data.root": root, "data.format": "disfa", "data.synthetic": "true", "data.synthetic_frames": 12,
             "data.rare_aus": "[]", "data.uniform_fraction": 1.0, "data.augment": "false", "data.num_workers": 1,
             "train.epochs": 1, "train.batch_size": 8, "train.lr_steps": "[1]", "train.ckpt_interval": 1,
