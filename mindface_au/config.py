@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import yaml
 
-from .constants import AU_NAMES, RARE_AUS, au_set
+from .constants import AU_NAMES, FORMAT_AUS, LIST_PREFIX_AUS, RARE_AUS, au_set
 from .presets import model_defaults, preset_names
 
 
@@ -342,7 +342,9 @@ def apply_au_set(cfg: dict, explicit: dict) -> None:
     """Resolve ``data.aus`` (canonical names; a ConfigError naming the key and its source), make
     ``model.num_aus`` follow it, and check ``data.rare_aus`` against it (its default when unset)."""
     d, m = cfg["data"], cfg["model"]
-    where = explicit.get("data.aus", "<defaults>")
+    where = explicit.get("data.aus", f"<the AU set of data.format {d['format']}>")
+    if "data.aus" not in explicit:
+        d["aus"] = format_aus(d, explicit)
     try:
         names = au_set(d["aus"])
     except ValueError as exc:
@@ -357,6 +359,22 @@ def apply_au_set(cfg: dict, explicit: dict) -> None:
     if "data.rare_aus" not in explicit:
         d["rare_aus"] = default_rare_aus(names)
     d["rare_aus"] = check_rare_aus(d["rare_aus"], names, explicit.get("data.rare_aus", "<defaults>"))
+
+
+def format_aus(data: dict, explicit: dict) -> str:
+    """The AU set of a recipe that names none: its ``data.format``'s (ME-GraphAU lists: from the data set
+    their file names start with, ``BP4D_...`` or ``DISFA_...``)."""
+    if data["format"] in FORMAT_AUS:
+        return FORMAT_AUS[data["format"]]
+    for key in ("train_list", "val_list"):
+        path = os.path.expanduser(data.get(key) or "")
+        names = sorted(os.listdir(path)) if os.path.isdir(path) else [os.path.basename(path)]  # a folder of lists
+        prefixes = {n.split("_")[0].upper() for n in names if "_img_path_" in n or not os.path.isdir(path)}
+        if len(prefixes) == 1 and next(iter(prefixes)) in LIST_PREFIX_AUS:
+            return LIST_PREFIX_AUS[prefixes.pop()]
+    where = explicit.get("data.format", "<defaults>")
+    raise ConfigError(f"{where}: data.aus: not set, and the AU set of data.format {data['format']} cannot be told "
+                      f"from data.train_list / data.val_list (no {' or '.join(LIST_PREFIX_AUS)}_ prefix): set data.aus")
 
 
 def check_rare_aus(spec, au_names, where: str):

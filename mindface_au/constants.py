@@ -25,6 +25,10 @@ AU_SETS = {
     "disfa8": _names(1, 2, 4, 6, 9, 12, 25, 26),
     "disfa12": _names(1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26),
 }
+#: data.format -> the AU set of a recipe that names none (``data.aus``)
+FORMAT_AUS = {"abaw": "affwild2", "list": "affwild2", "bp4d": "bp4d", "disfa": "disfa8"}
+#: ME-GraphAU's list files: the data set their names start with -> its AU set
+LIST_PREFIX_AUS = {"BP4D": "bp4d", "DISFA": "disfa8"}
 _AU_NAME = re.compile(r"^AU0*([1-9][0-9]?)$", re.IGNORECASE)
 
 

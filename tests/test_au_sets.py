@@ -265,3 +265,18 @@ def test_evaluation_results_carry_the_names(tmp_path):
     result = evaluate_predictions(pred, str(tmp_path), with_sweep=True, au_names=names)
     assert json.load(open(tmp_path / "eval_result.json"))["au_names"] == list(names)
     assert all(set(names) <= set(row) for row in result["sweep"])
+
+
+def test_a_recipe_without_data_aus_takes_its_formats_set(tmp_path):
+    assert load_config(None, ["data.format=bp4d"])["data"]["aus"] == "bp4d"
+    disfa = load_config(None, ["data.format=disfa"])
+    assert disfa["data"]["aus"] == "disfa8" and disfa["model"]["num_aus"] == 8
+    assert load_config(None, ["data.format=disfa", "data.aus=disfa12"])["model"]["num_aus"] == 12
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "DISFA_train_img_path_fold2.txt").write_text("")
+    assert load_config(None, ["data.format=megraphau_list", f"data.train_list={lists}"])["data"]["aus"] == "disfa8"
+    listed = load_config(None, ["data.format=megraphau_list", "data.val_list=BP4D_test_img_path_fold1.txt"])
+    assert listed["model"]["num_aus"] == len(AU_SETS["bp4d"])
+    with pytest.raises(ConfigError, match=r"data.aus: not set, and the AU set of data.format megraphau_list"):
+        load_config(None, ["data.format=megraphau_list", "data.val_list=mine.txt"])

@@ -19,7 +19,7 @@ import os
 from typing import Optional, Tuple
 
 from ..config import ConfigError
-from ..constants import au_set
+from ..constants import FORMAT_AUS, au_set
 from ..fileio import cache_dir
 from .abaw import (AnnotationError, NotAbawLayoutError, is_abaw_root, parse_annotation_bytes, parse_annotation_file,
                    read_abaw, read_abaw_split)
@@ -59,14 +59,10 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
     return ensure_synthetic_affwild2(cfg, progress)
 
 
-#: data.format -> the AU set read when the recipe names none (data.aus)
-DEFAULT_AUS = {"abaw": "affwild2", "list": "affwild2", "bp4d": "bp4d", "disfa": "disfa8", "megraphau_list": None}
-
-
 def recipe_aus(cfg: dict) -> Optional[Tuple[str, ...]]:
-    """The AU set of ``cfg``: ``data.aus`` when set, else the default of ``data.format`` (None: from the list's name)."""
-    d = cfg["data"]
-    spec = d.get("aus") or DEFAULT_AUS.get(d["format"], "affwild2")
+    """The AU set of ``cfg``: ``data.aus`` (a loaded config always has it), else its format's
+    (None for ME-GraphAU lists: the reader tells it from the file name)."""
+    spec = cfg["data"].get("aus") or FORMAT_AUS.get(cfg["data"]["format"])
     return None if spec is None else au_set(spec)
 
 
@@ -90,7 +86,7 @@ def _read_megraphau(cfg: dict, which: str, root: str) -> FrameIndex:
     path = os.path.expanduser(given)
     if os.path.isdir(path):
         path = find_list(path, d.get("fold") or 1, "train" if which == "train" else "test")
-    return read_megraphau_list(path, root, recipe_aus(cfg) if d.get("aus") else None,
+    return read_megraphau_list(path, root, recipe_aus(cfg),
                                check_images=d.get("check_images", True), cache_dir=d["cache_dir"])
 
 

@@ -17,7 +17,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..constants import au_set
+from ..constants import LIST_PREFIX_AUS, au_set
 from .abaw import AnnotationError
 from .index import FrameIndex
 from .index_cache import IndexCache
@@ -25,7 +25,6 @@ from .inttable import check_values, read_int_table
 from .listfile import index_frames
 
 PARTS = ("train", "test")
-DATASET_AUS = {"BP4D": "bp4d", "DISFA": "disfa8"}
 _IMG_LIST = re.compile(r"^(?P<ds>.+)_(?P<part>train|test)_img_path_fold(?P<fold>\d+)\.txt$")
 
 
@@ -51,9 +50,9 @@ def find_list(list_dir: str, fold: int, part: str) -> str:
 def default_aus(img_path_file: str) -> Tuple[str, ...]:
     m = _IMG_LIST.match(os.path.basename(img_path_file))
     ds = m["ds"].upper() if m else ""
-    if ds not in DATASET_AUS:
+    if ds not in LIST_PREFIX_AUS:
         raise ValueError(f"{img_path_file}: cannot tell the AU set from the name; pass data.aus")
-    return au_set(DATASET_AUS[ds])
+    return au_set(LIST_PREFIX_AUS[ds])
 
 
 def read_image_paths(path: str):
