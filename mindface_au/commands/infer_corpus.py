@@ -2,7 +2,8 @@
 import os
 import sys
 
-from ..inference.corpus import RAY_MISSING, infer_task, run_on_ray
+from ..inference.corpus import RAY_MISSING, run_on_ray
+from ..inference.tasks import infer_task
 
 
 def _summary(rows) -> str:

@@ -5,7 +5,7 @@
 * :func:`parse_shard` / :func:`select_shard`: ``--shard i/n`` keeps inputs ``i, i+n, i+2n, ...`` of
   the expanded input list (the same list in every job of a Slurm array), so shards ``0/n ... n-1/n``
   cover every input exactly once;
-* :func:`run_on_ray`: one Ray task per input (``--ray auto`` starts a local Ray, ``--ray ADDRESS``
+* :func:`run_on_ray`: one Ray task per input (:func:`~.tasks.infer_task`, :func:`~.prepare.prepare_task`) (``--ray auto`` starts a local Ray, ``--ray ADDRESS``
   joins a cluster), results as they finish, one progress bar over the corpus (inputs, with the
   frames done), a task's exception kept as its error so the other inputs go on.
 
@@ -107,22 +107,3 @@ def _results(ray, task, jobs, progress: bool, frames_of) -> Iterator[Tuple[str, 
             bar.update(1)
             yield key, result
 
-
-_DETECTORS: Dict[str, object] = {}  # per worker process: AUDetector by its settings (built once, reused)
-
-
-def infer_task(spec: str, stem: str, detector_kwargs: dict, options_kwargs: dict) -> dict:
-    """One input of a corpus run (a Ray task): the :class:`~.detector.AUDetector` of ``detector_kwargs``
-    (built once per worker) over ``spec`` with ``InferOptions(**options_kwargs)``; a plain dict back."""
-    import json
-
-    from .detector import AUDetector
-
-    key = json.dumps(detector_kwargs, sort_keys=True, default=str)
-    if key not in _DETECTORS:
-        _DETECTORS[key] = AUDetector(**detector_kwargs)
-    detector = _DETECTORS[key]
-    result = detector.process(spec, detector.options(**options_kwargs), stem=stem)
-    return {"name": result.name, "stem": result.stem, "frames": result.frames, "rows": result.rows,
-            "faces": result.faces, "error": result.error, "warnings": result.warnings, "csv": result.csv_path,
-            "resumed_from": result.resumed_from, "seconds": round(sum(result.seconds.values()), 2)}
