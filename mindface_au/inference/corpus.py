@@ -5,7 +5,8 @@
 * :func:`parse_shard` / :func:`select_shard`: ``--shard i/n`` keeps inputs ``i, i+n, i+2n, ...`` of
   the expanded input list (the same list in every job of a Slurm array), so shards ``0/n ... n-1/n``
   cover every input exactly once;
-* :func:`run_on_ray`: one Ray task per input (:func:`~.tasks.infer_task`, :func:`~.prepare.prepare_task`) (``--ray auto`` starts a local Ray, ``--ray ADDRESS``
+* :func:`run_on_ray`: one Ray task per input (:func:`~.tasks.infer_task`, :func:`~.prepare.prepare_task`)
+  (``--ray auto`` starts a local Ray, ``--ray ADDRESS``
   joins a cluster), results as they finish, one progress bar over the corpus (inputs, with the
   frames done), a task's exception kept as its error so the other inputs go on.
 

@@ -4,16 +4,15 @@ yuface 2023.5.1 (its only release) keeps about 26-35 KB per ``detect`` call insi
 3-hour video at 25 fps would end ~10 GB larger than it started. :class:`WorkerDetector` keeps memory
 flat in video length whatever the detector does: the detector runs in a child process (started
 as ``python -m mindface_au.inference.detector_worker``: it imports OpenCV and the detector, never
-MindSpore, nor the caller's main module), which reports its resident
-memory (RSS) with every answer; once that exceeds the RSS after its first call by ``budget_mb``,
+MindSpore, nor the caller's main module), which reports its resident memory (RSS) with every answer; once that exceeds the RSS after its first call by ``budget_mb``,
 the child is replaced by a fresh one at the next call. The parent holds no detector state, so the
 faces found are exactly those of the detector run in-process (same code, same frames).
 
 Cost per frame: one (H, W, 3) uint8 frame pickled through a pipe (~0.7 MB for 640x360, well under
 a millisecond); the replacement child is started when the current one has used half its budget, so
 it has finished its imports (~1 s) when it takes over: with the default 32 MB, every ~1,000 frames
-of yuface. The memory held stays below the first call's RSS + ``budget_mb`` (plus one spare child). A child that dies (a crash in the detector) is restarted and the
-frame retried once.
+of yuface. The memory held stays below the first call's RSS + ``budget_mb`` (plus one spare child).
+A child that dies (a crash in the detector) is restarted and the frame retried once.
 
     detector = WorkerDetector("yuface", budget_mb=64)
     faces = detector.detect(bgr)          # list[Face], as create_detector("yuface").detect(bgr)
@@ -46,9 +45,14 @@ def process_rss_mb(pid: Optional[int] = None) -> float:
 
 
 def _serve(conn, name: str, options: dict) -> None:
-    """The child's loop: receive a frame (or None to stop), answer ``(faces as tuples, rss_mb)``."""
+    """The child's loop: receive a frame (or None to stop), answer ``(faces as tuples, rss_mb)``. Ctrl+C in a
+    terminal reaches the whole process group: the child ignores it (the parent finishes, then stops it);
+    a parent that dies closes the pipe, and the child ends."""
+    import signal
+
     from .face import create_detector
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     detector = create_detector(name, **options)
     while True:
         try:
