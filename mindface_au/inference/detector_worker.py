@@ -4,14 +4,15 @@ yuface 2023.5.1 (its only release) keeps about 26-35 KB per ``detect`` call insi
 3-hour video at 25 fps would end ~10 GB larger than it started. :class:`WorkerDetector` keeps memory
 flat in video length whatever the detector does: the detector runs in a child process (started
 as ``python -m mindface_au.inference.detector_worker``: it imports OpenCV and the detector, never
-MindSpore, nor the caller's main module), which reports its resident memory (RSS) with every answer; once that exceeds the RSS after its first call by ``budget_mb``,
-the child is replaced by a fresh one at the next call. The parent holds no detector state, so the
+MindSpore, nor the caller's main module), which reports its resident memory (RSS) with every
+answer; once that exceeds the lowest RSS it reported by ``budget_mb``, the child is replaced by a
+fresh one at the next call. The parent holds no detector state, so the
 faces found are exactly those of the detector run in-process (same code, same frames).
 
 Cost per frame: one (H, W, 3) uint8 frame pickled through a pipe (~0.7 MB for 640x360, well under
 a millisecond); the replacement child is started when the current one has used half its budget, so
 it has finished its imports (~1 s) when it takes over: with the default 32 MB, every ~1,000 frames
-of yuface. The memory held stays below the first call's RSS + ``budget_mb`` (plus one spare child).
+of yuface. The memory held stays below the child's lowest RSS + ``budget_mb`` (plus one spare child).
 A child that dies (a crash in the detector) is restarted and the frame retried once.
 
     detector = WorkerDetector("yuface", budget_mb=64)
@@ -137,8 +138,8 @@ class WorkerDetector:
                 faces, rss = self._ask(image)
             self.calls += 1
             self._rss = rss
-            if self._baseline is None:
-                self._baseline = rss
+            if self._baseline is None or rss < self._baseline:
+                self._baseline = rss  # the lowest RSS seen (the first call's scratch memory is given back)
             elif rss - self._baseline > self.budget_mb:
                 self._stop()  # the next call goes to the spare child
                 self.restarts += 1
