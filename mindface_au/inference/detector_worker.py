@@ -10,9 +10,10 @@ fresh one at the next call. The parent holds no detector state, so the
 faces found are exactly those of the detector run in-process (same code, same frames).
 
 Cost per frame: one (H, W, 3) uint8 frame pickled through a pipe (~0.7 MB for 640x360, well under
-a millisecond); the replacement child is started when the current one has used half its budget, so
-it has finished its imports (~1 s) when it takes over: with the default 32 MB, every ~1,000 frames
-of yuface. The memory held stays below the child's lowest RSS + ``budget_mb`` (plus one spare child).
+a millisecond); a replacement (a fresh child's imports, about a second) every ~1,000 frames of yuface
+with the default 32 MB. The child's memory stays below its lowest RSS + ``budget_mb``: the old child
+is stopped before the new one starts (a spare started ahead would hide the second but add its
+~55 MB to the peak).
 A child that dies (a crash in the detector) is restarted and the frame retried once.
 
     detector = WorkerDetector("yuface", budget_mb=64)
@@ -81,7 +82,6 @@ class WorkerDetector:
         self.restarts = 0  # children replaced (memory budget or crash)
         self.calls = 0
         self._process = self._conn = None
-        self._spare: Optional[tuple] = None  # (process, connection) started ahead of a replacement
         self._baseline: Optional[float] = None
         self._rss = 0.0
         self._lock = threading.Lock()
@@ -101,9 +101,8 @@ class WorkerDetector:
         return process, parent
 
     def _start(self) -> None:
-        """Switch to the spare child (started at half the budget, so no call waits for imports) or a new one."""
-        self._process, self._conn = self._spare or self._spawn()
-        self._spare, self._baseline = None, None
+        self._process, self._conn = self._spawn()
+        self._baseline = None
 
     def _stop(self) -> None:
         if self._process is None:
@@ -141,19 +140,13 @@ class WorkerDetector:
             if self._baseline is None or rss < self._baseline:
                 self._baseline = rss  # the lowest RSS seen (the first call's scratch memory is given back)
             elif rss - self._baseline > self.budget_mb:
-                self._stop()  # the next call goes to the spare child
+                self._stop()  # the next call starts a fresh child
                 self.restarts += 1
-            elif rss - self._baseline > self.budget_mb / 2 and self._spare is None:
-                self._spare = self._spawn()
         return [Face(box=b, score=s, landmarks=lm) for b, s, lm in faces]
 
     def close(self) -> None:
         with self._lock:
             self._stop()
-            if self._spare is not None:
-                self._process, self._conn = self._spare
-                self._spare = None
-                self._stop()
 
     def __enter__(self) -> "WorkerDetector":
         return self
