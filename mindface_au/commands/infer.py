@@ -20,7 +20,8 @@ Long videos and corpora:
     mindface-au infer videos/ --model au.onnx --out au_out --shard $SLURM_ARRAY_TASK_ID/8
 
 --resume keeps a CSV's rows up to its last frame and computes the rest (the CSV equals an
-uninterrupted run's); with --overlay the rest goes to <stem>_overlay_from<frame>.mp4. --ray and
+uninterrupted run's; with --all-faces or --detect-every, tracking restarts at the resume frame);
+with --overlay the rest goes to <stem>_overlay_from<frame>.mp4. --ray and
 --shard record finished inputs under <out>/.complete/ and skip them when run again; unfinished ones
 are resumed. The face detector runs in a child process replaced every --detector-memory MB of growth,
 so memory stays flat however long the video.
@@ -72,7 +73,7 @@ def build_parser():
     parser.add_argument("--shard", metavar="I/N", help="only inputs I, I+N, I+2N ... of the list (Slurm job arrays)")
     parser.add_argument("--ray", metavar="ADDRESS", help="one Ray task per input: 'auto' starts a local Ray, "
                         "else the cluster's address (needs pip install -e .[cluster])")
-    parser.add_argument("--ray-workers", type=int, metavar="N", help="--ray auto: worker processes (default: cores)")
+    parser.add_argument("--ray-workers", type=int, metavar="N", help="--ray auto: worker processes (none given: one per core)")
     parser.add_argument("--detector-memory", type=float, default=32.0, metavar="MB",
                         help="replace the face detector's process once it grew by this much (0: run it in "
                              "this process; yuface then grows ~30 KB per frame)")
@@ -220,6 +221,10 @@ def main(argv=None) -> int:
     specs, stems, skipped = _select(args, parser)
     if skipped:
         print(f"skipped {len(skipped)} input(s) already finished in {args.out}", file=sys.stderr)
+    if (args.resume or args.shard or args.ray) and (args.all_faces or args.detect_every > 1):
+        print("notice: a resumed input restarts face tracking at its resume frame: with --all-faces its face ids, "
+              "with --detect-every its tracked landmarks, may differ from an uninterrupted run's after it",
+              file=sys.stderr)
     if args.ray:
         from .infer_corpus import run_corpus_on_ray
 

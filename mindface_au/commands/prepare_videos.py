@@ -43,7 +43,7 @@ def build_parser():
     parser.add_argument("--shard", metavar="I/N", help="only videos I, I+N, I+2N ... of the list (Slurm job arrays)")
     parser.add_argument("--ray", metavar="ADDRESS", help="one Ray task per video: 'auto' starts a local Ray, "
                         "else the cluster's address (needs pip install -e .[cluster])")
-    parser.add_argument("--ray-workers", type=int, metavar="N", help="--ray auto: worker processes (default: cores)")
+    parser.add_argument("--ray-workers", type=int, metavar="N", help="--ray auto: worker processes (none given: one per core)")
     parser.add_argument("--detector-memory", type=float, default=32.0, metavar="MB",
                         help="replace the face detector's process once it grew by this much (0: in this process)")
     return parser
