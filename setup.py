@@ -3,6 +3,7 @@
     pip install -e .            # training, evaluation, export to MindIR
     pip install -e .[infer]     # + face detection (yuface) and ONNX export / inference: what infer needs
     pip install -e .[openvino]  # + the OpenVINO backend and its int8 quantisation (nncf)
+    pip install -e .[cluster]   # + Ray: infer / prepare-videos over a corpus with --ray
     pip install -e .[test]      # + pytest and what the tests exercise
 """
 from setuptools import find_packages, setup
@@ -25,6 +26,7 @@ setup(
         "infer": INFER,
         "onnx": ["onnx", "onnxruntime"],
         "openvino": OPENVINO,
+        "cluster": ["ray"],
         "torch": ["torch"],
         "test": ["pytest", "pytest-xdist", "import-linter"] + INFER,
         "all": INFER + OPENVINO,

@@ -12,6 +12,19 @@ AU01_p ... AU26_p. Frames without a face are kept with success=0. --smooth adds 
 <AU>_c_smooth columns (windows in frames); the raw columns stay. A folder holding videos is
 processed video by video. Decisions use --threshold (0.5 unless told). Ctrl+C or SIGTERM
 finishes the batch in flight, writes and closes the CSV and the overlay, and exits with 130.
+
+Long videos and corpora:
+
+    mindface-au infer long.mp4 --model au.onnx --out au_out --resume        # after a kill: go on
+    mindface-au infer videos/ list.txt --model au.onnx --out au_out --ray auto  # one Ray task per video
+    mindface-au infer videos/ --model au.onnx --out au_out --shard $SLURM_ARRAY_TASK_ID/8
+
+--resume keeps a CSV's rows up to its last frame and computes the rest (the CSV equals an
+uninterrupted run's; with --all-faces or --detect-every, tracking restarts at the resume frame);
+with --overlay the rest goes to <stem>_overlay_from<frame>.mp4. --ray and
+--shard record finished inputs under <out>/.complete/ and skip them when run again; unfinished ones
+are resumed. The face detector runs in a child process replaced every --detector-memory MB of growth,
+so memory stays flat however long the video.
 """
 import contextlib
 import os
@@ -55,6 +68,15 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--fps", type=float, help="frame rate for the timestamps of image folders")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the CSVs in --out from their last frame; skip inputs recorded as finished")
+    parser.add_argument("--shard", metavar="I/N", help="only inputs I, I+N, I+2N ... of the list (Slurm job arrays)")
+    parser.add_argument("--ray", metavar="ADDRESS", help="one Ray task per input: 'auto' starts a local Ray, "
+                        "else the cluster's address (needs pip install -e .[cluster])")
+    parser.add_argument("--ray-workers", type=int, metavar="N", help="--ray auto: worker processes (none given: one per core)")
+    parser.add_argument("--detector-memory", type=float, default=32.0, metavar="MB",
+                        help="replace the face detector's process once it grew by this much (0: run it in "
+                             "this process; yuface then grows ~30 KB per frame)")
     return parser
 
 
@@ -105,16 +127,29 @@ def _check_args(parser, args) -> tuple:
         parser.error(str(exc))
 
 
+def _detector_kwargs(args) -> dict:
+    """The :class:`AUDetector` arguments of the command line."""
+    return dict(model=args.model or args.ckpt, config=args.config, overrides=list(args.overrides),
+                face_detector=None if args.aligned else args.detector, threshold=args.threshold,
+                all_faces=args.all_faces, csv_format=args.csv_format, smooth_edges=args.smooth_edges,
+                batch_size=args.batch_size, progress=not args.no_progress, warn_synthetic=False,
+                precision=args.precision, runtime=args.runtime, detector_memory_mb=args.detector_memory)
+
+
+def _options_kwargs(args, smooth: tuple) -> dict:
+    """The :class:`InferOptions` of the command line (besides ``stop``)."""
+    corpus = bool(args.resume or args.shard or args.ray)
+    return dict(skip_frames=args.skip_frames, prob_k=smooth[0], label_k=smooth[1], save_aligned=args.save_aligned,
+                plot=args.plot, overlay=args.overlay, fps=args.fps, detect_every=args.detect_every,
+                prefetch=args.prefetch, resume=corpus, mark_complete=corpus)
+
+
 def _detector(args):
     """The :class:`AUDetector` the arguments ask for, or None after printing why it cannot be built."""
     from ..inference.detector import AUDetector
 
     try:
-        detector = AUDetector(model=args.model or args.ckpt, config=args.config, overrides=args.overrides,
-                              face_detector=None if args.aligned else args.detector, threshold=args.threshold,
-                              all_faces=args.all_faces, csv_format=args.csv_format, smooth_edges=args.smooth_edges,
-                              batch_size=args.batch_size, progress=not args.no_progress, warn_synthetic=False,
-                              precision=args.precision, runtime=args.runtime)
+        detector = AUDetector(**_detector_kwargs(args))
     except ImportError as exc:
         hint = "" if "pip install" in str(exc) else " (inference needs: pip install -e .[infer])"
         print(f"error: {exc}{hint}", file=sys.stderr)
@@ -127,19 +162,14 @@ def _detector(args):
     return detector
 
 
-def _run_inputs(args, detector, specs, smooth: tuple, stop: threading.Event) -> int:
+def _run_inputs(args, detector, specs, stems: dict, smooth: tuple, stop: threading.Event) -> int:
     """Every input in turn until ``stop`` is set; prints what each wrote; returns the exit status."""
-    from ..inference.naming import output_stems
-
-    stems = output_stems(specs)
     failed = 0
     for k, spec in enumerate(specs):
         if stop.is_set():
             print(f"stopped before {len(specs) - k} input(s): {', '.join(specs[k:])}", file=sys.stderr)
             return EXIT_INTERRUPTED
-        opts = detector.options(args.out, skip_frames=args.skip_frames, prob_k=smooth[0], label_k=smooth[1],
-                                save_aligned=args.save_aligned, plot=args.plot, overlay=args.overlay,
-                                fps=args.fps, stop=stop, detect_every=args.detect_every, prefetch=args.prefetch)
+        opts = detector.options(args.out, stop=stop, **_options_kwargs(args, smooth))
         result = detector.process(spec, opts, stem=stems[spec])
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
@@ -154,7 +184,8 @@ def _run_inputs(args, detector, specs, smooth: tuple, stop: threading.Event) -> 
                 print(f"not started: {', '.join(specs[k + 1:])}", file=sys.stderr)
             return EXIT_INTERRUPTED
         timing = ", ".join(f"{name} {v:.2f}s" for name, v in result.seconds.items())
-        print(f"{spec}: {result.frames} frames, {result.faces} faces -> {_where(result)} ({timing})")
+        resumed = f" (resumed at frame {result.resumed_from})" if result.resumed_from else ""
+        print(f"{spec}: {result.frames} frames, {result.faces} faces{resumed} -> {_where(result)} ({timing})")
     if stop.is_set():  # the signal came after the last frame: everything is done, still say so
         print("stopped: every input was finished", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -164,21 +195,47 @@ def _run_inputs(args, detector, specs, smooth: tuple, stop: threading.Event) -> 
     return 0
 
 
+def _select(args, parser) -> tuple:
+    """``(specs, stems, skipped)``: this run's inputs (its --shard), their output names (unique over all
+    the inputs, so every shard names an input alike) and the inputs already finished (--resume etc.)."""
+    from ..inference.corpus import parse_shard, select_shard
+    from ..inference.naming import output_stems
+    from ..inference.resume import is_complete
+    from ..inference.sources import expand_inputs
+
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as exc:
+        parser.error(str(exc))
+    specs = expand_inputs(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
+    stems = output_stems(specs)
+    specs = select_shard(specs, shard)
+    skipped = [s for s in specs if (args.resume or args.shard or args.ray) and is_complete(args.out, stems[s])]
+    return [s for s in specs if s not in skipped], stems, skipped
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     smooth = _check_args(parser, args)
+    specs, stems, skipped = _select(args, parser)
+    if skipped:
+        print(f"skipped {len(skipped)} input(s) already finished in {args.out}", file=sys.stderr)
+    if (args.resume or args.shard or args.ray) and (args.all_faces or args.detect_every > 1):
+        print("notice: a resumed input restarts face tracking at its resume frame: with --all-faces its face ids, "
+              "with --detect-every its tracked landmarks, may differ from an uninterrupted run's after it",
+              file=sys.stderr)
+    if args.ray:
+        from .infer_corpus import run_corpus_on_ray
 
-    from ..inference.sources import expand_inputs
-
-    specs = expand_inputs(args.inputs) + ([f"webcam:{args.webcam}"] if args.webcam is not None else [])
+        return run_corpus_on_ray(args, specs, stems, _detector_kwargs(args), _options_kwargs(args, smooth))
     detector = _detector(args)
     if detector is None:
         return 2
     os.makedirs(args.out, exist_ok=True)
     with stop_on_signals() as stop:
         try:
-            return _run_inputs(args, detector, specs, smooth, stop)
+            return _run_inputs(args, detector, specs, stems, smooth, stop)
         except KeyboardInterrupt:  # a second Ctrl+C: what was written stays, files are closed
             print("aborted: the rows written so far are in the CSVs", file=sys.stderr)
             return EXIT_INTERRUPTED

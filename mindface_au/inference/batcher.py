@@ -121,7 +121,9 @@ class FrameBatcher:
 
     def _overlay_writer(self) -> OverlayVideoWriter:
         if self.overlay is None:
-            path = os.path.join(self.opts.out_dir, f"{self.stem}_overlay.mp4")
+            resumed = self.result.resumed_from
+            suffix = f"_from{resumed:05d}" if resumed else ""  # a resumed run: the rest in a segment of its own
+            path = os.path.join(self.opts.out_dir, f"{self.stem}_overlay{suffix}.mp4")
             # only every (skip + 1)-th frame is in the overlay: play it at that rate to keep real time
             fps = (self.fps or 30.0) / (self.opts.skip_frames + 1)
             self.overlay = OverlayVideoWriter(path, fps=fps)

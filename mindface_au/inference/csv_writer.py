@@ -1,6 +1,7 @@
 """The per-frame AU CSV written batch by batch, so a long video never holds more than a batch of rows.
 
-The header is written on opening (replacing any old file); :meth:`AUCsvWriter.write_table` appends
+The header is written on opening (replacing any old file; ``append=True`` keeps the file and its
+header: a resumed run, see :mod:`~.resume`); :meth:`AUCsvWriter.write_table` appends
 a batch (a DataFrame in the layout's columns, see :mod:`mindface_au.inference.table`) and
 flushes, so the rows done are on disk whatever stops the run. :meth:`write` / :meth:`write_many`
 append rows given as plain values. Columns and formats: :mod:`mindface_au.inference.table`.
@@ -21,7 +22,8 @@ class AUCsvWriter:
     """``with AUCsvWriter(path, fmt='mindface') as w: w.write_table(batch)`` (or ``w.write(...)``)."""
 
     def __init__(self, path: str, au_names: Sequence[str] = AU_NAMES, extra_columns: Sequence[str] = (),
-                 precision: int = 4, fmt: str = "mindface", layout: Optional[CsvLayout] = None):
+                 precision: int = 4, fmt: str = "mindface", layout: Optional[CsvLayout] = None,
+                 append: bool = False):
         self.path = path
         self.layout = layout or CsvLayout(fmt, au_names, extra_columns, precision=precision)
         self.au_names = self.layout.au_names
@@ -29,12 +31,22 @@ class AUCsvWriter:
         self.columns = self.layout.columns
         self.rows_written = 0
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._file = open(path, "w", newline="", encoding="utf-8")
-        self._file.write(format_csv(pd.DataFrame(columns=self.columns), self.layout))
-        self._file.flush()
+        self._file = open(path, "a" if append else "w", newline="", encoding="utf-8")
+        if not append:
+            self._file.write(self.header())
+            self._file.flush()
+
+    def header(self) -> str:
+        """The header line (with its newline) of this writer's layout."""
+        return self.header_of(self.layout)
+
+    @staticmethod
+    def header_of(layout: CsvLayout) -> str:
+        """The header line (with its newline) of ``layout``."""
+        return format_csv(pd.DataFrame(columns=layout.columns), layout)
 
     def write_table(self, table: pd.DataFrame) -> None:
-        """Append the rows of ``table`` (columns: ``self.columns``) and flush."""
+        """Append the rows of ``table`` (columns: ``self.columns``) in one write, and flush."""
         if not len(table):
             return
         self._file.write(format_csv(table, self.layout, header=False))

@@ -83,6 +83,9 @@ class AUDetector:
         smooth_edges: ``'clip'`` or ``'keep'``, the window rule at a video's ends when smoothing.
         batch_size: faces per network call.
         warn_synthetic: warn once when the model was trained on synthetic faces.
+        detector_memory_mb: a named ``face_detector`` runs in a child process replaced once it grew by this
+            many MB (:class:`~.detector_worker.WorkerDetector`: memory stays flat however long the video);
+            0 or None runs it in this process (yuface then grows ~30 KB per frame).
         precision, runtime: of an exported model (see :meth:`AUPredictor.from_exported`): ``fp32``/``bf16``/
             ``int8`` and ``openvino``/``onnxruntime``/``mindspore``; None = from the file and the CPU.
     """
@@ -91,7 +94,7 @@ class AUDetector:
                  overrides: Sequence[str] = (), face_detector="yuface", threshold="0.5", all_faces: bool = False,
                  csv_format: str = "mindface", smooth_edges: str = "clip", batch_size: int = 32,
                  progress: bool = False, warn_synthetic: bool = True, precision: Optional[str] = None,
-                 runtime: Optional[str] = None):
+                 runtime: Optional[str] = None, detector_memory_mb: Optional[float] = 32.0):
         from .table import CSV_FORMATS
 
         if csv_format not in CSV_FORMATS:
@@ -136,6 +139,10 @@ class AUDetector:
             warnings.warn(self.notice, stacklevel=2)
         if face_detector is None or not isinstance(face_detector, str):
             self.face_detector = face_detector
+        elif detector_memory_mb:
+            from .detector_worker import WorkerDetector
+
+            self.face_detector = WorkerDetector(face_detector, budget_mb=detector_memory_mb)
         else:
             from .face import create_detector
 

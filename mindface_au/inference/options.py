@@ -34,6 +34,8 @@ class InferOptions:
     stop: Optional[threading.Event] = None
     detect_every: int = 1  # > 1: detect on one frame in N, optical-flow landmark tracking in between
     prefetch: int = 16  # decode + detect this many faces ahead in a producer thread (0: serial)
+    resume: bool = False  # continue the CSV on disk from its last frame (see mindface_au.inference.resume)
+    mark_complete: bool = False  # record finished inputs under <out>/.complete/ (corpus runs skip them)
 
 
 @dataclass
@@ -55,3 +57,5 @@ class InputResult:
     kind: str = ""  # the source's kind: image, folder, video, webcam
     fps: Optional[float] = None
     table: Optional[pd.DataFrame] = None  # the rows, when InferOptions.out_dir is None
+    resumed_from: Optional[int] = None  # the frame a resumed run started at (its rows before it were kept)
+    already_complete: bool = False  # nothing to do: the outputs on disk were finished

