@@ -2,7 +2,7 @@
 import os
 import sys
 
-from ..inference.corpus import RAY_MISSING, run_on_ray
+from ..inference.corpus import import_ray, run_on_ray
 from ..inference.tasks import infer_task
 
 
@@ -18,9 +18,9 @@ def run_corpus_on_ray(args, specs, stems: dict, detector_kwargs: dict, options_k
     """One Ray task per input (outputs under ``args.out``); prints a summary table and every failure
     with its error; returns 0, or 1 when an input failed, 2 when Ray is missing."""
     try:
-        import ray  # noqa: F401
-    except ImportError:
-        print(f"error: {RAY_MISSING}", file=sys.stderr)
+        import_ray()
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
     absolute = {k: os.path.abspath(v) if isinstance(v, str) and os.path.exists(v) else v

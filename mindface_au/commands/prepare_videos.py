@@ -15,7 +15,7 @@ import os
 import sys
 
 from ..cli import make_parser
-from ..inference.corpus import RAY_MISSING, parse_shard, run_on_ray, select_shard
+from ..inference.corpus import parse_shard, run_on_ray, select_shard
 from ..inference.face import DETECTORS
 from ..inference.prepare import prepare_task, video_name
 from ..inference.resume import is_complete
@@ -103,8 +103,8 @@ def main(argv=None) -> int:
         try:
             results = run_on_ray(prepare_task, jobs, args.ray, num_cpus=args.ray_workers,
                                  progress=not args.no_progress, frames_of=lambda r: r.get("frames_processed", 0))
-        except ImportError:
-            print(f"error: {RAY_MISSING}", file=sys.stderr)
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
     else:
         results = ((path, prepare_task(*task)) for path, task in jobs)

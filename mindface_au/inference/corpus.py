@@ -18,8 +18,9 @@ import os
 import re
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from ..optional import require
+
 LIST_EXTENSIONS = frozenset({".txt", ".lst"})
-RAY_MISSING = "--ray needs Ray, which is not installed: pip install -e .[cluster] (in the mindface_au checkout)"
 
 
 def is_list_file(path) -> bool:
@@ -58,12 +59,8 @@ def select_shard(items: Sequence, shard: Optional[Tuple[int, int]]) -> list:
 
 
 def import_ray():
-    """The ``ray`` module, or ImportError naming the install command."""
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError(RAY_MISSING) from exc
-    return ray
+    """The ``ray`` module, or ImportError naming the install command (:func:`mindface_au.optional.require`)."""
+    return require("ray", "--ray")
 
 
 def init_ray(address: str, num_cpus: Optional[int] = None):
