@@ -17,7 +17,7 @@ from mindface_au.inference.sources import expand_inputs
 
 from testlib import ROOT
 from testlib.faces import feat_file
-from testlib.infer import infer_command, make_tiny_ckpt, run_infer
+from testlib.run import command_line, run_command, subprocess_env
 
 
 def _names(tmp_path, n=7):
@@ -60,9 +60,14 @@ def test_ray_missing_names_the_install_command(tmp_path, monkeypatch, capsys):
 
 
 # ----------------------------------------------------------------------------------------- on a local Ray
+def run_infer(*args):
+    """``mindface-au infer`` in its own process (Ray, detector workers and kills need a fresh one)."""
+    return run_command("infer", *args, own_process=True)
+
+
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=True)
+def ckpt(tiny_ckpt):
+    return tiny_ckpt
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +122,8 @@ def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tm
     assert _csvs(tmp_path / "ray") == expected
 
     out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(infer_command(*ray_args, "--out", out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    env = subprocess_env()
+    proc = subprocess.Popen(command_line("infer", *ray_args, "--out", out), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     markers = out / ".complete"
     try:
@@ -144,7 +149,7 @@ def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tm
 
 @pytest.mark.slow
 def test_prepare_videos_shards_cover_the_corpus_and_reruns_skip_finished_videos(tmp_path, corpus):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = subprocess_env()
     tool = [sys.executable, os.path.join(ROOT, "tools", "prepare_videos.py"), "--no-progress"]
     videos = sorted(str(p) for p in corpus.glob("clip*.avi"))
     (tmp_path / "list.txt").write_text("\n".join(videos[:4]) + "\n")

@@ -12,7 +12,7 @@ from mindface_au.inference.resume import read_resume_point, truncate_csv
 
 from testlib import ROOT
 from testlib.faces import feat_file
-from testlib.infer import infer_command, make_tiny_ckpt, run_infer
+from testlib.run import command_line, run_command, subprocess_env
 
 HEADER = "frame,timestamp,face_id,confidence,success,AU1_p"
 
@@ -41,9 +41,14 @@ def test_no_csv_or_no_whole_header_starts_over_and_smoothed_columns_say_finished
     assert read_resume_point(_csv(tmp_path, HEADER + ",AU1_p_smooth\n1,0,0,1,1,0.5,0.5\n")).finished
 
 
+def run_infer(*args):
+    """``mindface-au infer`` in its own process (Ray, detector workers and kills need a fresh one)."""
+    return run_command("infer", *args, own_process=True)
+
+
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return make_tiny_ckpt(str(tmp_path_factory.mktemp("ck") / "tiny.ckpt"), synthetic=True)
+def ckpt(tiny_ckpt):
+    return tiny_ckpt
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +76,8 @@ def _lines(path):
 
 def _kill_mid_way(args, csv_path, rows=20):
     """Start infer, SIGKILL it once the CSV holds ``rows`` rows; returns the rows on disk then."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(infer_command(*args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    env = subprocess_env()
+    proc = subprocess.Popen(command_line("infer", *args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
