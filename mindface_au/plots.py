@@ -345,5 +345,21 @@ def plot_cv_f1(per_fold_f1: Mapping[str, Sequence[float]], au_names: Sequence[st
     return path
 
 
+
+def plot_memory(series: Mapping[str, Sequence[Sequence[float]]], path: str,
+                title: str = "resident memory against video length") -> str:
+    """Total resident memory (MB) against frames processed, one line per entry of ``series``
+    ({label: [(frames, mb), ...]}), e.g. the face detector in-process against in a replaced worker."""
+    with saved_figure(path, 6.5, 3.8) as fig:
+        ax = fig.subplots()
+        for label, points in series.items():
+            frames, mb = zip(*points)
+            ax.plot(frames, mb, marker="o", label=label)
+        ax.set_ylim(bottom=0)
+        _finish(ax, title, "frames processed", "RSS of inference + detector (MB)", legend={"fontsize": 8},
+                grid=True)
+    return path
+
 __all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_cv_f1", "plot_f1_bars",
-           "plot_folds", "plot_image_grid", "plot_positive_rates", "plot_pretrain_curves", "plot_sweep", "saved_figure"]
+           "plot_folds", "plot_image_grid", "plot_memory", "plot_positive_rates", "plot_pretrain_curves",
+           "plot_sweep", "saved_figure"]

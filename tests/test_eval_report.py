@@ -70,6 +70,13 @@ def test_positive_rates_and_ablation_plots(tmp_path):
     _image(plot_ablation(rows, str(tmp_path / "ablation.png"), paper_rows={"1_baseline": 50.8, "from_scratch/5_ff": 55.3}))
 
 
+def test_memory_curve_plot(tmp_path):
+    from mindface_au.plots import plot_memory
+
+    _image(plot_memory({"worker": [(1000, 800.0), (10000, 810.0)], "in-process": [(1000, 800.0), (10000, 1160.0)]},
+                       str(tmp_path / "memory.png")))
+
+
 def test_importing_the_plots_loads_no_matplotlib():
     import os
     import subprocess
