@@ -31,28 +31,13 @@ def _stack_size(ms_name: str, expected: Mapping[str, Tuple[int, ...]]) -> int:
     return rows // cols
 
 
-def convert_state_dict(state_dict: Mapping[str, np.ndarray], kind: str, target, strict: bool = True,
-                       source: str = "<state_dict>") -> Tuple["OrderedDict[str, np.ndarray]", ConversionReport]:
-    """Map a torch state_dict onto a MindSpore network's parameters.
-
-    Args:
-        state_dict: torch key -> array (``module.`` already stripped; see ``read_state_dict``).
-        kind: ``insightface`` (bare IResNet) or ``authors`` (the full AU net).
-        target: the MindSpore Cell to fill, or its {parameter name: shape}.
-        strict: raise :class:`ConversionError` unless every key is placed (or ignored by name),
-            every parameter is filled and every shape fits.
-
-    Returns:
-        (params, report): {MindSpore name: float32 array} in the network's order, and the report.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"unknown source kind {kind!r}; expected one of {KINDS}")
-    expected = _expected_shapes(target)
-    report = ConversionReport(kind=kind, source=source)
+def _place_keys(state_dict, kind: str, expected: dict, report: ConversionReport):
+    """Step 1: each torch key to its MindSpore parameter. Returns ``(plain, stacks, filled_by)``: whole
+    parameters {ms name: array}, the blocks of stacked ones {ms name: {index: (key, array)}}, and which
+    key filled each whole parameter; everything else goes into ``report`` (ignored, unused, mismatched)."""
     plain: Dict[str, np.ndarray] = {}
     stacks: Dict[str, Dict[int, Tuple[str, np.ndarray]]] = {}
     filled_by: Dict[str, str] = {}
-
     for key, value in state_dict.items():
         value = np.asarray(value)
         match = match_torch_key(key, kind)
@@ -86,7 +71,13 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], kind: str, target, 
         plain[match.ms_name] = value.astype(np.float32)
         note = f"{value.dtype} -> float32" if value.dtype != np.float32 else ""
         report.mapped.append(MappedKey(key, match.ms_name, want, note))
+    return plain, stacks, filled_by
 
+
+def _assemble_stacks(stacks: dict, kind: str, expected: dict, report: ConversionReport, plain: dict,
+                     filled_by: dict) -> None:
+    """Step 2: a stacked parameter (e.g. the per-AU linears) from its blocks, when every block is there
+    with the right shape; into ``plain`` and ``filled_by``, the rest into ``report``."""
     for ms_name, blocks in stacks.items():
         want = expected[ms_name]
         n = _stack_size(ms_name, expected)
@@ -116,6 +107,9 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], kind: str, target, 
             report.mapped.append(MappedKey(key, ms_name, block_shape, note))
         filled_by[ms_name] = blocks[0][0]
 
+
+def _report_missing(kind: str, expected: dict, report: ConversionReport, stacks: dict, filled_by: dict) -> None:
+    """Step 3: every network parameter nothing filled (nor mis-shaped), with the torch keys it wants."""
     mismatched_targets = {m[1].split("[")[0] for m in report.mismatched}
     for ms_name in expected:
         if ms_name in filled_by or ms_name in stacks or ms_name in mismatched_targets:
@@ -129,6 +123,28 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], kind: str, target, 
         for k in keys:
             report.missing.append((ms_name, k))
 
+
+def convert_state_dict(state_dict: Mapping[str, np.ndarray], kind: str, target, strict: bool = True,
+                       source: str = "<state_dict>") -> Tuple["OrderedDict[str, np.ndarray]", ConversionReport]:
+    """Map a torch state_dict onto a MindSpore network's parameters.
+
+    Args:
+        state_dict: torch key -> array (``module.`` already stripped; see ``read_state_dict``).
+        kind: ``insightface`` (bare IResNet) or ``authors`` (the full AU net).
+        target: the MindSpore Cell to fill, or its {parameter name: shape}.
+        strict: raise :class:`ConversionError` unless every key is placed (or ignored by name),
+            every parameter is filled and every shape fits.
+
+    Returns:
+        (params, report): {MindSpore name: float32 array} in the network's order, and the report.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown source kind {kind!r}; expected one of {KINDS}")
+    expected = _expected_shapes(target)
+    report = ConversionReport(kind=kind, source=source)
+    plain, stacks, filled_by = _place_keys(state_dict, kind, expected, report)
+    _assemble_stacks(stacks, kind, expected, report, plain, filled_by)
+    _report_missing(kind, expected, report, stacks, filled_by)
     order = {k: i for i, k in enumerate(state_dict)}
     report.mapped.sort(key=lambda m: order[m.torch_key])
     report.hints = _hints(report, kind, state_dict, expected)
