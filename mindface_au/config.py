@@ -82,6 +82,8 @@ SCHEMA: dict = {
         "num_aus": F(int, 12, min=1, help="number of AU outputs; follows data.aus (set it only to the same number)"),
         "dropout": F(NUM, 0.0, min=0.0, max=1.0, help="dropout before the embedding fc"),
         "backbone_init": F(str, None, nullable=True, help="converted backbone checkpoint to start from"),
+        "intensity": F(bool, False, help="an intensity head beside the occurrence head: one 0-5 output per AU "
+                                         "(5 * sigmoid of a Dense on the embedding), trained with MSE"),
         "node_classifier": F(str, "shared", choices=("shared", "per_au"),
                              help="AU-node logits: shared: one Dense(C -> 1) for every node (the authors' code); "
                                   "per_au: a weight vector and bias per AU"),
@@ -116,6 +118,8 @@ SCHEMA: dict = {
         "circle_weight": F(NUM, 1.0, min=0.0, help="0 turns the circle loss off"),
         "bce_reduction": F(str, "sum_aus", choices=("sum_aus", "mean"),
                            help="sum_aus: sum over AUs, mean over batch (authors' code); mean: Eq. 1"),
+        "intensity_weight": F(NUM, 1.0, min=0.0, help="weight of the intensity MSE (model.intensity: true): "
+                                                      "mean over the coded (frame, AU) entries of the 0-5 scale"),
     },
     "data": {
         "aus": F((str, list), "affwild2", help="the model's AUs, in output order: a preset (affwild2, bp4d, disfa8, "

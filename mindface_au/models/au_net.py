@@ -1,6 +1,7 @@
-"""The assembled AU network: IResNet + LRP + ARL + backbone logits + feature fusion.
+"""The assembled AU network: IResNet + LRP + ARL + backbone logits + feature fusion (+ intensity).
 
-(B, 3, S, S) image -> (B, n) logits (inference applies sigmoid: :class:`WithSigmoid`).
+(B, 3, S, S) image -> (B, n) logits (inference applies sigmoid: :class:`WithSigmoid`), or with the
+intensity head (B, 2n): the n logits, then n intensities in [0, 5] (:mod:`mindface_au.outputs`).
 
     fmap, emb = backbone(x)                          (B, C, s, s), (B, d)
     backbone_logits = Dense(d -> n)(emb)             (B, n)
@@ -10,6 +11,7 @@
     logits = fusion(au_logits, backbone_logits, emb, nodes)   fixed | attention
            = au_logits            if arl and fusion == 'none'
            = backbone_logits      if not arl (the baseline)
+    intensity = 5 * sigmoid(Dense(d -> n)(emb))       (B, n)   if intensity; output concat(logits, intensity)
 
 Surface as in timm: ``forward_features(x) -> (fmap, emb)``, ``forward_head(fmap, emb) ->
 logits`` (``construct`` is the two), and ``forward_intermediates(x) -> dict`` with every
@@ -28,6 +30,7 @@ from mindspore.common.initializer import Normal, Zero
 import inspect
 
 from ..convert import convert_state_dict
+from ..outputs import INTENSITY_MAX
 from ..presets import AU_NET_PRESETS
 from .fusion import AttentionFusion, FixedFusion, fuse
 from .graph import AURelationLearning
@@ -55,13 +58,15 @@ class AUNet(nn.Cell):
         fusion: FixedFusion / AttentionFusion or None.
         node_classifier: ``shared`` (one Dense(C -> 1) for every AU node, the authors' code) or
             ``per_au`` (a weight vector and bias per AU).
+        intensity: add the intensity head, a Dense(d -> n) on the embedding squashed to [0, 5]
+            (5 * sigmoid); the output is then (B, 2n), logits then intensities.
     """
 
     #: the PyTorch layout of this network's foreign weights (``weights.load_weights`` of a ``.pth``)
     checkpoint_filter_fn = staticmethod(checkpoint_filter_fn)
 
     def __init__(self, backbone: nn.Cell, num_aus: int = 12, lrp=None, arl=None, fusion=None,
-                 node_classifier: str = "shared"):
+                 node_classifier: str = "shared", intensity: bool = False):
         super().__init__()
         if fusion is not None and arl is None:
             raise ValueError("feature fusion needs the AU relationship branch (arl)")
@@ -85,14 +90,19 @@ class AUNet(nn.Cell):
                 self.au_classifier = TokenDense(arl.channels, 1, weight_init=Normal(0.01), bias_init=Zero())
         if self.use_fusion:
             self.fusion = fusion
+        self.use_intensity = bool(intensity)
+        if self.use_intensity:
+            self.intensity_head = nn.Dense(backbone.embedding_dim, num_aus, weight_init=Normal(0.01),
+                                           bias_init=Zero())
 
     def forward_features(self, x):
         """(B, 3, S, S) -> (feature map (B, C, s, s), embedding (B, d)): the backbone."""
         return self.backbone(x)
 
     def forward_head(self, fmap, emb):
-        """(feature map (B, C, s, s), embedding (B, d)) -> logits (B, num_aus): LRP, ARL, heads, fusion."""
-        return self._head(fmap, emb, None)
+        """(feature map (B, C, s, s), embedding (B, d)) -> logits (B, n): LRP, ARL, heads, fusion;
+        with the intensity head (B, 2n): the logits, then the intensities in [0, 5]."""
+        return self._with_intensity(self._head(fmap, emb, None), emb, None)
 
     def construct(self, x):
         fmap, emb = self.forward_features(x)
@@ -105,13 +115,24 @@ class AUNet(nn.Cell):
         ``logits`` (B, n); with LRP ``attention_maps`` (B, n_maps, s, s, sigmoid, before MAD) and
         ``weighted_feature_map`` (B, C, s, s); with ARL ``node_features`` (B, n, C, before the graph),
         ``adjacency`` (B, n, n, normalised), ``nodes`` (B, n, C) and ``au_logits`` (B, n); with
-        fusion ``fusion_weights`` (B, n, the backbone logits' weight). ``logits`` is what
+        fusion ``fusion_weights`` (B, n, the backbone logits' weight); with the intensity head ``intensity``
+        (B, n, in [0, 5]). ``logits`` is what
         ``construct`` returns (in training mode too: MAD draws once).
         """
         fmap, emb = self.forward_features(x)
         out = {"feature_map": fmap, "embedding": emb}
-        out["logits"] = self._head(fmap, emb, out)
+        out["logits"] = self._with_intensity(self._head(fmap, emb, out), emb, out)
         return out
+
+    def _with_intensity(self, logits, emb, out):
+        """``logits`` (B, n), or with the intensity head concat(logits, 5 * sigmoid(Dense(emb))) (B, 2n);
+        fills ``out['intensity']`` (B, n) unless ``out`` is None."""
+        if not self.use_intensity:
+            return logits
+        intensity = INTENSITY_MAX * ops.sigmoid(self.intensity_head(emb))
+        if out is not None:
+            out["intensity"] = intensity
+        return ops.concat((logits, intensity.astype(logits.dtype)), axis=-1)
 
     def _head(self, fmap, emb, out):
         """The one implementation of the head; fills ``out`` (a dict) with the intermediates unless None."""
@@ -144,14 +165,23 @@ class AUNet(nn.Cell):
 
 
 class WithSigmoid(nn.Cell):
-    """(B, 3, S, S) -> (B, n) probabilities: the network followed by sigmoid (export / inference)."""
+    """(B, 3, S, S) -> (B, n) probabilities: the network followed by sigmoid (export / inference).
+
+    With the intensity head (``net.use_intensity``): (B, 2n), the n probabilities then the n
+    intensities as the network gives them (already in [0, 5]).
+    """
 
     def __init__(self, net: nn.Cell):
         super().__init__(auto_prefix=False)  # keep the wrapped network's parameter names
         self.net = net
+        self.num_aus = int(getattr(net, "num_aus", 0))
+        self.use_intensity = bool(getattr(net, "use_intensity", False))
 
     def construct(self, x):
-        return ops.sigmoid(self.net(x))
+        out = self.net(x)
+        if not self.use_intensity:
+            return ops.sigmoid(out)
+        return ops.concat((ops.sigmoid(out[:, :self.num_aus]), out[:, self.num_aus:]), axis=-1)
 
 
 FUSIONS = {"fixed": FixedFusion, "attention": AttentionFusion}
@@ -191,12 +221,13 @@ def _fusion_cell(settings: dict, d_model: int, num_aus: int, embedding_dim: int)
 @register_model("au_net")
 def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 12, dropout: float = 0.0,
            lrp: dict | None = None, arl: dict | None = None, fusion: dict | None = None,
-           node_classifier: str = "shared") -> AUNet:
+           node_classifier: str = "shared", intensity: bool = False) -> AUNet:
     """AUNet from plain settings (the ``model`` section of a config; absent keys = the cells' defaults).
 
     ``lrp`` / ``arl`` take ``enabled`` and every keyword of LocalRegionPerception /
     AURelationLearning; ``fusion`` takes ``kind`` in {attention, fixed, none} and the keywords
-    of FixedFusion / AttentionFusion. An unknown key is a ``TypeError``.
+    of FixedFusion / AttentionFusion; ``intensity`` adds the 0-5 intensity head. An unknown key is a
+    ``TypeError``.
     """
     lrp, arl = dict(lrp or {}), dict(arl or {})
     if backbone not in list_models("backbone"):
@@ -209,7 +240,7 @@ def au_net(backbone: str = "iresnet100", input_size: int = 112, num_aus: int = 1
     if arl.pop("enabled", True):
         arl_cell = AURelationLearning(channels, num_aus, **arl)
     fusion_cell = _fusion_cell(fusion or {}, channels, num_aus, bb.embedding_dim)
-    return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell, node_classifier)
+    return AUNet(bb, num_aus, lrp_cell, arl_cell, fusion_cell, node_classifier, intensity)
 
 
 def _register_preset(name: str, backbone: str, fusion_kind: str) -> None:
