@@ -15,6 +15,11 @@ equal the Cell within --tolerance on random inputs; bf16/int8 files are compared
 on --check-frames frames (of the validation split, or of --calibration-data): largest probability
 difference and share of AU decisions that agree (at least --min-agreement); with labels (the
 validation split) also the mean F1 of both, which may drop by at most --max-f1-drop.
+
+A model with the intensity head (model.intensity) exports its (B, 2n) output (probabilities, then
+0-5 intensities); the file's metadata and sidecar say so. Its checks compare the probabilities as
+above and report the largest intensity difference; fp32 intensities must agree within
+--tolerance x 5 (the tolerance scaled to the 0-5 range).
 """
 import os
 import sys
@@ -28,6 +33,7 @@ from ..export import (FORMATS, agreement_report, as_batches, calibration_batches
                       export_model, max_diff_on_random_inputs, path_arrays, run_in_fresh_process, split_arrays)
 from ..export.calibration import evenly_spaced
 from ..config import config_au_names
+from ..outputs import INTENSITY_MAX
 from ..sidecar import write_sidecar
 
 
@@ -98,10 +104,16 @@ def check_random_inputs(args, path, net, size) -> bool:
         return True
     diffs = max_diff_on_random_inputs(path, net, size, batches)
     for b, d in diffs.items():
-        print(f"batch {b}: max |{args.format} - Cell| = {d:.3g}")
-    worst = max(diffs.values())
+        intensity = "" if d.intensity is None else f", intensity {d.intensity:.3g}"
+        print(f"batch {b}: max |{args.format} - Cell| = {d.prob:.3g}{intensity}")
+    worst = max(d.prob for d in diffs.values())
     if not worst <= args.tolerance:
         print(f"error: exported model differs from the Cell by {worst:.3g} > {args.tolerance}", file=sys.stderr)
+        return False
+    worst_intensity = max(-1.0 if d.intensity is None else d.intensity for d in diffs.values())
+    if not worst_intensity <= args.tolerance * INTENSITY_MAX:
+        print(f"error: exported model's intensities differ from the Cell's by {worst_intensity:.3g} > "
+              f"{args.tolerance * INTENSITY_MAX:.3g} (--tolerance x {INTENSITY_MAX:g})", file=sys.stderr)
         return False
     return True
 
@@ -115,6 +127,8 @@ def f1_text(args, rep: dict) -> str:
 def print_agreement(args, rep: dict, where: str) -> None:
     line = (f"{where} ({rep['frames']} frames, fresh process): max |{args.precision} - fp32 Cell| prob = "
             f"{rep['max_prob_diff']:.4f}; AU decisions agreeing: {100 * rep['decision_agreement']:.2f}%")
+    if "max_intensity_diff" in rep:
+        line += f"; max |{args.precision} - fp32 Cell| intensity = {rep['max_intensity_diff']:.4f}"
     print(line if rep["mean_f1"] is None else f"{line}; {f1_text(args, rep)}")
 
 
@@ -125,10 +139,12 @@ def check_agreement(args, path, net, frames: FrameSource, thresholds) -> bool:
     x, labels = frames.check(frames.check_count)
     probs, reference = run_in_fresh_process(path, {"x": x})["x"], predict_net(net, x)
     where = "validation" if labels is not None else "calibration data"
-    rep = agreement_report(probs, reference, labels, 0.5 if thresholds is None else np.asarray(thresholds, np.float32))
+    num_aus = net.num_aus
+    rep = agreement_report(probs, reference, labels, 0.5 if thresholds is None else np.asarray(thresholds, np.float32),
+                           num_aus)
     print_agreement(args, rep, where)
     if thresholds is not None and labels is not None:  # tuned on the fp32 outputs of this split: at 0.5 too
-        at_half = agreement_report(probs, reference, labels, 0.5)
+        at_half = agreement_report(probs, reference, labels, 0.5, num_aus)
         print(f"  at threshold 0.5 (not tuned on this split): AU decisions agreeing "
               f"{100 * at_half['decision_agreement']:.2f}%; {f1_text(args, at_half)}")
     f1_drop = 0.0 if labels is None else rep["reference_mean_f1"] - rep["mean_f1"]

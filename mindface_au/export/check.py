@@ -3,7 +3,8 @@
 ``python -m mindface_au.export FILE INPUTS.npz OUTPUTS.npz`` (:func:`main`) runs the exported file
 on each array of INPUTS in batches of ``--batch-size`` (64: one batch of 1000 r50 frames held 10 GB)
 and writes the outputs under the same names. :func:`run_in_fresh_process`
-starts it; :func:`max_diff_on_random_inputs` compares it with the fp32 Cell on random inputs.
+starts it; :func:`max_diff_on_random_inputs` compares it with the fp32 Cell on random inputs. Outputs
+are (N, n) probabilities, or (N, 2n) with the intensity head (:mod:`mindface_au.outputs`).
 """
 from __future__ import annotations
 
@@ -17,18 +18,20 @@ import numpy as np
 
 from ..engine.predict import predict_array, predict_net
 from ..inference.backends import open_backend
+from .agreement import output_diff
 
 CHECK_BATCH = 64  # frames per call of the exported file: memory stays bounded however many frames
 
 
 def load_exported(path: str, precision=None, runtime=None):
-    """A callable ``(B, 3, S, S) float32 numpy -> (B, n) probabilities`` for an exported file (any runtime)."""
+    """A callable ``(B, 3, S, S) float32 numpy -> (B, n) probabilities`` (``(B, 2n)`` with the intensity
+    head) for an exported file (any runtime)."""
     return open_backend(path, precision=precision, runtime=runtime)
 
 
 def run_in_fresh_process(path: str, inputs: dict, batch_size: int = CHECK_BATCH) -> dict:
     """Run the exported file on each (N, 3, S, S) array of ``inputs`` in a new Python process, in
-    batches of ``batch_size``; returns the (N, n) outputs under the same names."""
+    batches of ``batch_size``; returns the (N, n) or (N, 2n) outputs under the same names."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with tempfile.TemporaryDirectory() as tmp:
         np.savez(os.path.join(tmp, "in.npz"), **inputs)
@@ -41,11 +44,13 @@ def run_in_fresh_process(path: str, inputs: dict, batch_size: int = CHECK_BATCH)
 
 
 def max_diff_on_random_inputs(path: str, net, input_size: int, batch_sizes, seed: int = 0) -> dict:
-    """``{batch size: max |exported - Cell|}`` on random inputs, the exported file run by a new process."""
+    """``{batch size: OutputDiff}`` on random inputs, the exported file run by a new process: the largest
+    ``|exported - Cell|`` of the probabilities, and of the intensities when ``net`` has the intensity head."""
     rng = np.random.default_rng(seed)
     inputs = {f"x{b}": rng.standard_normal((b, 3, input_size, input_size)).astype(np.float32) for b in batch_sizes}
     outputs = run_in_fresh_process(path, inputs, batch_size=max(batch_sizes))
-    return {b: float(np.abs(outputs[f"x{b}"] - predict_net(net, inputs[f"x{b}"])).max()) for b in batch_sizes}
+    num_aus = getattr(net, "num_aus", None)
+    return {b: output_diff(outputs[f"x{b}"], predict_net(net, inputs[f"x{b}"]), num_aus) for b in batch_sizes}
 
 
 def main(argv=None) -> int:
@@ -53,7 +58,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mindface_au.export", description=__doc__.split("\n")[0])
     parser.add_argument("model", help="exported file (.mindir / .onnx / .xml)")
     parser.add_argument("inputs", help=".npz of (N, 3, S, S) float32 arrays")
-    parser.add_argument("outputs", help=".npz written with the (N, n) probabilities under the same names")
+    parser.add_argument("outputs", help=".npz written with the (N, n) probabilities (N, 2n with intensities) "
+                                        "under the same names")
     parser.add_argument("--batch-size", type=int, default=CHECK_BATCH)
     args = parser.parse_args(argv)
     model = load_exported(args.model)

@@ -1,7 +1,8 @@
 """Write an AU network as MindIR, ONNX or an OpenVINO IR with a dynamic batch, in fp32 or int8.
 
 The exported graph maps (B, 3, S, S) float32 normalised images to (B, n) probabilities (the
-network followed by sigmoid).
+network followed by sigmoid), or for a network with the intensity head (``model.intensity``) to
+(B, 2n): the n probabilities, then the n intensities in [0, 5] (:mod:`mindface_au.outputs`).
 
 * ``MINDIR``: fp32.
 * ``ONNX``: fp32 (opset 11, what MindSpore writes), or ``int8``: opset 13, quantised by ONNX
@@ -11,19 +12,21 @@ network followed by sigmoid).
   by NNCF (:func:`~mindface_au.export.quantize.quantize_openvino`), FakeQuantize ops in the IR.
 
 The ONNX file and the IR carry the model's AU names (ONNX ``metadata_props``, OpenVINO ``rt_info``,
-key :data:`mindface_au.sidecar.AU_NAMES_KEY`); a MindIR file has no room for them: its sidecar does.
+key :data:`mindface_au.sidecar.AU_NAMES_KEY`) and, with the intensity head only,
+:data:`mindface_au.sidecar.INTENSITY_KEY` (:func:`mindface_au.sidecar.exported_metadata`); a MindIR
+file has no room for them: its sidecar does.
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from ..constants import AU_NAMES
 from ..fileio import atomic_path
 from ..optional import require
-from ..sidecar import AU_NAMES_KEY, encode_au_names
+from ..sidecar import exported_metadata
 from .formats import FORMATS, check_format_precision
 from .onnx_batch import export_onnx_dynamic_batch
 from .quantize import quantize_onnx, quantize_openvino
@@ -35,7 +38,8 @@ def export_model(net, path: str, fmt: str = "MINDIR", input_size: int = 112, pre
 
     ``calibration``: for ``precision='int8'``, a sequence of (B, 3, S, S) float32 batches of
     network inputs (:mod:`mindface_au.export.calibration`). ``au_names``: the n AUs of the outputs
-    (the config's ``data.aus``; default Aff-Wild2's 12), written into ONNX and OpenVINO files.
+    (the config's ``data.aus``; default Aff-Wild2's 12), written into ONNX and OpenVINO files with
+    whether ``net`` has the intensity head (``net.use_intensity``: a (B, 2n) output).
     """
     au_names = tuple(au_names or AU_NAMES)
     import mindspore as ms
@@ -47,6 +51,7 @@ def export_model(net, path: str, fmt: str = "MINDIR", input_size: int = 112, pre
     if precision == "int8" and not calibration:
         raise ValueError("int8 export needs calibration batches")
     wrapped = sigmoid_cell(net)
+    metadata = exported_metadata(au_names, getattr(net, "use_intensity", False))
     stem = path[: -len(FORMATS[fmt])] if path.lower().endswith(FORMATS[fmt]) else path
     os.makedirs(os.path.dirname(os.path.abspath(stem)) or ".", exist_ok=True)
     out = stem + FORMATS[fmt]
@@ -60,33 +65,37 @@ def export_model(net, path: str, fmt: str = "MINDIR", input_size: int = 112, pre
                 onnx_path = quantize_onnx(onnx_path, os.path.join(tmp, "int8.onnx"), calibration)
             if fmt == "ONNX":
                 with atomic_path(out) as part:
-                    write_onnx_au_names(onnx_path, part, au_names)
+                    write_onnx_metadata(onnx_path, part, metadata)
             else:
-                onnx_to_openvino(onnx_path, out, calibration if precision == "int8" else None, au_names)
+                onnx_to_openvino(onnx_path, out, calibration if precision == "int8" else None, metadata)
     if not os.path.isfile(out):
         raise RuntimeError(f"export wrote no file at {out}")
     return out
 
 
-def write_onnx_au_names(src: str, dst: str, au_names: Sequence[str]) -> str:
-    """Copy the ONNX file ``src`` to ``dst`` with ``au_names`` in its ``metadata_props``."""
+def write_onnx_metadata(src: str, dst: str, metadata: Dict[str, str]) -> str:
+    """Copy the ONNX file ``src`` to ``dst`` with the entries of ``metadata`` in its ``metadata_props``
+    (:func:`mindface_au.sidecar.exported_metadata`: the AU names, the intensity mark)."""
     onnx = require("onnx", "ONNX export")
     model = onnx.load(src)
-    kept = [p for p in model.metadata_props if p.key != AU_NAMES_KEY]
+    kept = [p for p in model.metadata_props if p.key not in metadata]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
-    entry = model.metadata_props.add()
-    entry.key, entry.value = AU_NAMES_KEY, encode_au_names(au_names)
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(model, dst)
     return dst
 
 
-def onnx_to_openvino(src: str, dst: str, calibration=None, au_names: Sequence[str] = AU_NAMES) -> str:
+def onnx_to_openvino(src: str, dst: str, calibration=None, metadata: Optional[Dict[str, str]] = None) -> str:
     """An OpenVINO IR at ``dst`` (.xml + .bin) from the ONNX ``src``, batch dynamic; int8 by NNCF with
-    calibration; ``au_names`` in its ``rt_info``."""
+    calibration; ``metadata`` (default: Aff-Wild2's AU names, :func:`mindface_au.sidecar.exported_metadata`)
+    in its ``rt_info``."""
     ov = require("openvino", "OpenVINO export")
     model = ov.convert_model(src)
-    model.set_rt_info(encode_au_names(au_names), AU_NAMES_KEY)
+    for key, value in (metadata or exported_metadata(AU_NAMES)).items():
+        model.set_rt_info(value, key)
     shape = model.input(0).get_partial_shape()
     shape[0] = -1
     model.reshape({model.input(0): shape})
