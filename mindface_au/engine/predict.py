@@ -1,4 +1,6 @@
-"""One prediction over an array of normalised crops: ``(N, 3, S, S) float32 -> (N, n) probabilities``.
+"""One prediction over an array of normalised crops: ``(N, 3, S, S) float32 -> (N, n) probabilities``
+(``(N, 2n)`` for a network with the intensity head: the probabilities, then the 0-5 intensities;
+:mod:`mindface_au.outputs`).
 
 :func:`predict_array` runs any forward callable (a MindSpore Cell wrapped by :func:`cell_forward`,
 an exported file's backend) in batches of ``batch_size``. With ``pad_last`` a short last batch is
@@ -27,9 +29,9 @@ def pad_batch(chunk: np.ndarray, batch_size: int) -> np.ndarray:
 
 def predict_array(forward: Forward, x: np.ndarray, batch_size: int = 64, pad_last: bool = False,
                   num_outputs: int = 0) -> np.ndarray:
-    """``forward`` over ``x`` (N, 3, S, S) in batches of ``batch_size``: (N, n) float32, in order.
+    """``forward`` over ``x`` (N, 3, S, S) in batches of ``batch_size``: (N, w) float32, in order.
 
-    ``num_outputs``: n, the width of the (0, n) result when ``x`` is empty.
+    ``num_outputs``: w, the width of the (0, w) result when ``x`` is empty (n, or 2n with intensity).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -42,7 +44,8 @@ def predict_array(forward: Forward, x: np.ndarray, batch_size: int = 64, pad_las
 
 
 def sigmoid_cell(net):
-    """``WithSigmoid(net)`` in eval mode: (B, 3, S, S) Tensor -> (B, n) probabilities."""
+    """``WithSigmoid(net)`` in eval mode: (B, 3, S, S) Tensor -> (B, n) probabilities (with the intensity
+    head (B, 2n): the probabilities, then the intensities)."""
     from ..models import WithSigmoid
 
     net.set_train(False)
@@ -52,12 +55,13 @@ def sigmoid_cell(net):
 
 
 def cell_forward(cell) -> Forward:
-    """A numpy forward of a MindSpore ``cell``: (B, 3, S, S) float32 -> (B, n) float32."""
+    """A numpy forward of a MindSpore ``cell``: (B, 3, S, S) float32 -> (B, w) float32 (its output)."""
     import mindspore as ms
 
     return lambda x: cell(ms.Tensor(np.ascontiguousarray(x, np.float32))).asnumpy()
 
 
 def predict_net(net, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """(N, n) probabilities of the fp32 network ``net`` (sigmoid of its logits) on ``x`` (N, 3, S, S)."""
+    """(N, n) probabilities of the fp32 network ``net`` (sigmoid of its logits) on ``x`` (N, 3, S, S);
+    (N, 2n) with the intensity head (the intensities after the probabilities, as the network gives them)."""
     return predict_array(cell_forward(sigmoid_cell(net)), x, batch_size, pad_last=True)

@@ -1,4 +1,5 @@
-"""Inference backends: one callable ``(B, 3, S, S) float32 -> (B, n) float32 probabilities`` per runtime.
+"""Inference backends: one callable ``(B, 3, S, S) float32 -> (B, n) float32 probabilities`` per runtime
+(``(B, 2n)`` for a model with the intensity head: the probabilities, then the 0-5 intensities).
 
 =================  =========================  ==========================================================
 file               default backend            precision
@@ -30,7 +31,7 @@ import numpy as np
 
 from ..engine.predict import cell_forward, predict_array
 from ..optional import note_once, require
-from ..sidecar import AU_NAMES_KEY, decode_au_names, read_sidecar
+from ..sidecar import AU_NAMES_KEY, INTENSITY_KEY, decode_au_names, decode_intensity, read_sidecar
 
 PRECISIONS = ("fp32", "bf16", "int8")
 RUNTIMES = ("openvino", "onnxruntime", "mindspore")
@@ -103,18 +104,21 @@ def onnx_is_quantized(path: str) -> bool:
     return any(n.op_type in ("QuantizeLinear", "DequantizeLinear", "QLinearConv") for n in model.graph.node)
 
 
+def onnx_metadata(path: str) -> Dict[str, str]:
+    """The text entries of an ONNX file's ``metadata_props``."""
+    onnx = require("onnx", "reading ONNX files")
+    return {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+
+
 def onnx_au_names(path: str) -> Optional[tuple]:
     """The AU names an ONNX file stores in its ``metadata_props`` (None when it stores none)."""
-    onnx = require("onnx", "reading ONNX files")
-    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    return decode_au_names(props.get(AU_NAMES_KEY))
+    return decode_au_names(onnx_metadata(path).get(AU_NAMES_KEY))
 
 
-def _openvino_au_names(model) -> Optional[tuple]:
-    """The AU names an OpenVINO model stores in its ``rt_info`` (None when it stores none)."""
-    if not model.has_rt_info(AU_NAMES_KEY):
-        return None
-    return decode_au_names(str(model.get_rt_info(AU_NAMES_KEY).astype(str)))
+def _openvino_metadata(model) -> Dict[str, str]:
+    """Our entries (AU names, intensity) of an OpenVINO model's ``rt_info`` that it holds."""
+    return {key: str(model.get_rt_info(key).astype(str)) for key in (AU_NAMES_KEY, INTENSITY_KEY)
+            if model.has_rt_info(key)}
 
 
 def default_threads() -> int:
@@ -128,13 +132,21 @@ def default_threads() -> int:
 
 
 class Backend:
-    """Base: ``backend(x (B, 3, S, S) float32) -> (B, n) float32``; ``runtime``, ``precision``, ``path``;
-    ``au_names``: the n AU names the file stores (None when it stores none: a MindIR file, an older export)."""
+    """Base: ``backend(x (B, 3, S, S) float32) -> (B, n) or (B, 2n) float32``; ``runtime``, ``precision``,
+    ``path``; ``au_names``: the n AU names the file stores (None when it stores none: a MindIR file, an
+    older export); ``intensity``: whether the file says its output has the n intensities after the n
+    probabilities (None when it has no room to say: MindIR, a Cell)."""
 
     runtime = "?"
     precision = "fp32"
     path = None
     au_names = None
+    intensity = None
+
+    def _read_metadata(self, metadata: Dict[str, str]) -> None:
+        """``au_names`` and ``intensity`` from the file's text entries (an absent intensity key: none)."""
+        self.au_names = decode_au_names(metadata.get(AU_NAMES_KEY))
+        self.intensity = decode_intensity(metadata.get(INTENSITY_KEY))
 
     def run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -169,7 +181,8 @@ class OpenVINOBackend(Backend):
         self.precision = resolve_precision("int8") if quantized else float_precision
         config = {"INFERENCE_PRECISION_HINT": {"bf16": "bf16", "fp32": "f32"}[float_precision],
                   "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": int(threads or default_threads())}
-        self.au_names = _openvino_au_names(model) or (onnx_au_names(path) if path.lower().endswith(".onnx") else None)
+        metadata = _openvino_metadata(model)
+        self._read_metadata(metadata if metadata or not path.lower().endswith(".onnx") else onnx_metadata(path))
         self._compiled = core.compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
         self._output = self._compiled.outputs[0]
@@ -196,7 +209,7 @@ class OnnxRuntimeBackend(Backend):
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        self.au_names = decode_au_names(self._session.get_modelmeta().custom_metadata_map.get(AU_NAMES_KEY))
+        self._read_metadata(self._session.get_modelmeta().custom_metadata_map)
 
     def run(self, x):
         return self._session.run(None, {self._input: x})[0]

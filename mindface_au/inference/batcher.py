@@ -68,11 +68,11 @@ class FrameBatcher:
             return
         records = self.pending
         t0 = time.perf_counter()
-        ok, p, d = self._predict(records)
+        ok, p, d, r = self._predict(records)
         _add_seconds(self.result, "network", t0)
         t0 = time.perf_counter()
-        self.sink.write_table(self._table(records, ok, p, d))
-        self._write_images(records, p, d)
+        self.sink.write_table(self._table(records, ok, p, d, r))
+        self._write_images(records, p, d, r)
         if self.names is not None:
             for r in records:
                 self.names.pop(r.frame_idx, None)
@@ -83,24 +83,28 @@ class FrameBatcher:
         self.pending, self.n_crops = [], 0
 
     def _predict(self, records) -> tuple:
-        """``(ok, probs, decisions)``: (N,) bool, face found; (N, C) each, NaN rows where no face."""
+        """``(ok, probs, decisions, intensity)``: (N,) bool, face found; (N, C) each, NaN rows where no
+        face; ``intensity`` None for a model without the intensity head."""
         ok = np.array([r.success == 1 for r in records])
-        probs, decisions = self.predictor.predict([r.crop for r in records if r.success])
+        outputs = self.predictor.predict_outputs([r.crop for r in records if r.success])
         n_aus = len(self.predictor.au_names)
-        p = np.full((len(records), n_aus), np.nan)
-        d = np.full((len(records), n_aus), np.nan)
-        p[ok], d[ok] = probs, decisions
-        return ok, p, d
+        p, d = np.full((len(records), n_aus), np.nan), np.full((len(records), n_aus), np.nan)
+        p[ok], d[ok] = outputs.probs, outputs.decisions
+        r = None
+        if outputs.intensity is not None:
+            r = np.full((len(records), n_aus), np.nan)
+            r[ok] = outputs.intensity
+        return ok, p, d, r
 
-    def _table(self, records, ok: np.ndarray, p: np.ndarray, d: np.ndarray) -> pd.DataFrame:
+    def _table(self, records, ok: np.ndarray, p: np.ndarray, d: np.ndarray, r: Optional[np.ndarray]) -> pd.DataFrame:
         extra = {}
         if self.names is not None:
-            extra["file"] = [os.path.basename(self.names.get(r.frame_idx, "")) for r in records]
-        return make_table(self.layout, [r.frame_idx for r in records], [r.timestamp for r in records],
-                          [r.face_id for r in records], [r.confidence for r in records], ok.astype(np.int64), p, d,
-                          extra, where=self.result.csv_path or self.result.name)
+            extra["file"] = [os.path.basename(self.names.get(rec.frame_idx, "")) for rec in records]
+        return make_table(self.layout, [rec.frame_idx for rec in records], [rec.timestamp for rec in records],
+                          [rec.face_id for rec in records], [rec.confidence for rec in records], ok.astype(np.int64),
+                          p, d, extra, where=self.result.csv_path or self.result.name, intensity=r)
 
-    def _write_images(self, records, p: np.ndarray, d: np.ndarray) -> None:
+    def _write_images(self, records, p: np.ndarray, d: np.ndarray, r: Optional[np.ndarray]) -> None:
         """The aligned crops (``--save-aligned``) and the overlay frames (``--overlay``)."""
         if not self.opts.out_dir:
             return
@@ -113,7 +117,7 @@ class FrameBatcher:
             if self.opts.overlay:
                 if record.success:
                     draw_face(record.image, record.face.box, record.face_id, p[i], d[i].astype(np.int64),
-                              self.predictor.au_names, record.face.landmarks)
+                              self.predictor.au_names, record.face.landmarks, None if r is None else r[i])
                 else:
                     draw_no_face(record.image)
                 if i + 1 == len(records) or records[i + 1].frame_idx != record.frame_idx:

@@ -23,9 +23,9 @@ class AUCsvWriter:
 
     def __init__(self, path: str, au_names: Sequence[str] = AU_NAMES, extra_columns: Sequence[str] = (),
                  precision: int = 4, fmt: str = "mindface", layout: Optional[CsvLayout] = None,
-                 append: bool = False):
+                 append: bool = False, intensity: bool = False):
         self.path = path
-        self.layout = layout or CsvLayout(fmt, au_names, extra_columns, precision=precision)
+        self.layout = layout or CsvLayout(fmt, au_names, extra_columns, precision=precision, intensity=intensity)
         self.au_names = self.layout.au_names
         self.extra_columns = self.layout.extra_columns
         self.columns = self.layout.columns
@@ -55,9 +55,10 @@ class AUCsvWriter:
 
     def write(self, frame: int, timestamp: float, face_id: int, confidence: float, success: int,
               probs: Optional[Sequence[float]] = None, decisions: Optional[Sequence[int]] = None,
-              extra: Sequence = ()) -> None:
-        """Append one row and flush. probs/decisions: (n_aus,) when success is 1, None when it is 0."""
-        self.write_many([(frame, timestamp, face_id, confidence, success, probs, decisions, extra)])
+              extra: Sequence = (), intensity: Optional[Sequence[float]] = None) -> None:
+        """Append one row and flush. probs/decisions (and intensity, for a layout with ``_r`` columns):
+        (n_aus,) when success is 1, None when it is 0."""
+        self.write_many([(frame, timestamp, face_id, confidence, success, probs, decisions, extra, intensity)])
 
     def write_many(self, rows: Sequence[Sequence]) -> None:
         """Append several rows, each a tuple of :meth:`write`'s arguments, then flush once."""
@@ -67,10 +68,11 @@ class AUCsvWriter:
         n = len(self.au_names)
         probs = np.full((len(rows), n), np.nan)
         decisions = np.full((len(rows), n), np.nan)
+        intensity = np.full((len(rows), n), np.nan) if self.layout.intensity else None
         meta = []
         extras = {c: [] for c in self.extra_columns}
         for i, row in enumerate(rows):
-            frame, timestamp, face_id, confidence, success, p, d, extra = (tuple(row) + (None, None, ()))[:8]
+            frame, timestamp, face_id, confidence, success, p, d, extra, r = (tuple(row) + (None, None, (), None))[:9]
             meta.append((frame, timestamp, face_id, confidence, success))
             extra = tuple(extra or ())
             if len(extra) != len(self.extra_columns):
@@ -88,8 +90,15 @@ class AUCsvWriter:
             if int(success) != 1:
                 raise ValueError(f"{self.path}: frame {frame}: a row with success=0 takes no AU values")
             probs[i], decisions[i] = p, d
+            if r is not None and intensity is None:
+                raise ValueError(f"{self.path}: frame {frame}: intensities given, but the table has no _r columns")
+            if intensity is not None:
+                r = np.asarray(r, np.float64).reshape(-1) if r is not None else np.full(n, np.nan)
+                if r.shape != (n,):
+                    raise ValueError(f"{self.path}: frame {frame}: expected {n} intensities, got {r.shape[0]}")
+                intensity[i] = r
         columns = list(zip(*meta)) if meta else [()] * 5
-        return make_table(self.layout, *columns, probs, decisions, extras, where=self.path)
+        return make_table(self.layout, *columns, probs, decisions, extras, where=self.path, intensity=intensity)
 
     def close(self) -> None:
         if not self._file.closed:

@@ -2,7 +2,8 @@
 
 ``draw_face(image, box, face_id, probs, decisions)`` draws in place on a (H, W, 3) uint8 BGR frame
 (and returns it): the box, ``#id`` above it, and one line ``AUxx 0.87`` per active AU (decision 1)
-to the right of the box (to the left when there is no room). ``OverlayVideoWriter`` writes frames
+to the right of the box (to the left when there is no room); with ``intensity`` (a model with the
+intensity head) the line also shows the AU's 0-5 intensity: ``AUxx 0.87 r3.2``. ``OverlayVideoWriter`` writes frames
 to a video file, opened on the first frame (its size fixes the video's), refusing with an error
 naming the file when OpenCV cannot write it.
 """
@@ -29,8 +30,9 @@ def _text(image, text, org, scale, colour, thickness):
 
 def draw_face(image: np.ndarray, box: Sequence[float], face_id: int = 0, probs: Optional[Sequence[float]] = None,
               decisions: Optional[Sequence[int]] = None, au_names: Sequence[str] = AU_NAMES,
-              landmarks: Optional[np.ndarray] = None) -> np.ndarray:
-    """Draw one face on ``image`` (BGR, modified in place and returned). box: x, y, w, h in pixels."""
+              landmarks: Optional[np.ndarray] = None, intensity: Optional[Sequence[float]] = None) -> np.ndarray:
+    """Draw one face on ``image`` (BGR, modified in place and returned). box: x, y, w, h in pixels;
+    ``intensity``: (n,) 0-5 values shown beside the probabilities of the active AUs."""
     h_img, w_img = image.shape[:2]
     x, y, w, h = (int(round(float(v))) for v in box)
     scale = max(0.35, min(1.0, h_img / 720.0))
@@ -42,13 +44,15 @@ def draw_face(image: np.ndarray, box: Sequence[float], face_id: int = 0, probs: 
             cv2.circle(image, (int(round(px)), int(round(py))), max(1, thickness), BOX_COLOUR, -1)
     if probs is None or decisions is None:
         return image
-    active = [(name, float(p)) for name, p, d in zip(au_names, probs, decisions) if int(d) == 1]
+    values = [None] * len(au_names) if intensity is None else intensity
+    lines = [f"{name} {float(p):.2f}" + ("" if r is None else f" r{float(r):.1f}")
+             for name, p, d, r in zip(au_names, probs, decisions, values) if int(d) == 1]
     line_h = int(22 * scale) + 4
-    widths = [cv2.getTextSize(f"{n} {p:.2f}", cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] for n, p in active]
+    widths = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] for text in lines]
     text_w = max(widths, default=0)
     tx = x + w + 6 if x + w + 6 + text_w <= w_img else max(0, x - 6 - text_w)
-    for k, (name, p) in enumerate(active):
-        _text(image, f"{name} {p:.2f}", (tx, y + line_h * (k + 1)), scale, TEXT_COLOUR, thickness)
+    for k, text in enumerate(lines):
+        _text(image, text, (tx, y + line_h * (k + 1)), scale, TEXT_COLOUR, thickness)
     return image
 
 

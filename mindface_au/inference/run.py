@@ -149,7 +149,8 @@ def process_input(spec, predictor: AUPredictor, detector, opts: InferOptions, st
     if source is None:
         return result
     folder = source.kind == "folder"
-    layout = CsvLayout(opts.csv_format, predictor.au_names, ("file",) if folder else ())
+    layout = CsvLayout(opts.csv_format, predictor.au_names, ("file",) if folder else (),
+                       intensity=predictor.has_intensity)
     names = {} if folder else None
     records = _face_records(source, detector, opts, result, names)
     sink = _stream(source, records, predictor, layout, opts, result, names, point)

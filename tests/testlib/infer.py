@@ -11,16 +11,17 @@ from .faces import feat_file
 THRESHOLDS = [float(t) for t in np.linspace(0.3, 0.7, 12)]
 
 
-def make_tiny_ckpt(path: str, synthetic: bool = True, aus: str = None) -> str:
+def make_tiny_ckpt(path: str, synthetic: bool = True, aus: str = None, intensity: bool = False) -> str:
     """The tiny network (random weights, non-trivial BN statistics), per-AU thresholds 0.3 ... 0.7 and
     ``data.synthetic`` in its saved config; ``aus``: its ``data.aus`` (default: Aff-Wild2's 12), saved
-    with the AU names in its meta as training saves them."""
+    with the AU names in its meta as training saves them; ``intensity``: ``model.intensity`` (the head)."""
     import mindspore as ms
 
     from mindface_au import build_model
     from mindface_au.checkpoint import save_checkpoint
 
-    sets = {"data.synthetic": str(bool(synthetic)).lower(), **({"data.aus": aus} if aus else {})}
+    sets = {"data.synthetic": str(bool(synthetic)).lower(), **({"data.aus": aus} if aus else {}),
+            **({"model.intensity": "true"} if intensity else {})}
     cfg = tiny_config(**sets)
     ms.set_seed(3)
     net = build_model(cfg)

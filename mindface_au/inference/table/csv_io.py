@@ -29,7 +29,7 @@ def _format_column(values: pd.Series, kind: str) -> np.ndarray:
 
 def round_like_csv(table: pd.DataFrame, layout: CsvLayout) -> pd.DataFrame:
     """``table`` with its float columns rounded as the CSV writes them (probabilities to
-    ``layout.precision`` decimals, timestamps and confidences to 3), so that a table in memory holds
+    ``layout.precision`` decimals, intensities too, timestamps and confidences to 3), so that a table in memory holds
     the very numbers its CSV holds (and smoothing it gives what smoothing the CSV gives)."""
     out = table.copy()
     for c in layout.columns:
@@ -127,14 +127,14 @@ def _typed_column(cells: pd.Series, kind: str, column: str, path: str) -> pd.Ser
 
 
 def read_au_csv(path: str) -> pd.DataFrame:
-    """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns float with NaN for
-    empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
+    """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns (``_p``, ``_c``, the
+    intensities ``_r`` when present, smoothed ones) float with NaN for empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
     raw = _read_cells(path)
     layout = _layout_of(raw, path)
     columns = list(raw.columns)
     table = pd.DataFrame({c: _typed_column(raw[c], layout.kind(c), c, path) for c in columns}, columns=columns)
     ok = table["success"] == 1
-    incomplete = ok & table[layout.p_columns + layout.c_columns].isna().any(axis=1)
+    incomplete = ok & table[layout.value_columns].isna().any(axis=1)
     if incomplete.any():
         line = int(np.flatnonzero(incomplete.to_numpy())[0]) + 2
         raise ValueError(f"{path}:{line}: a row with success=1 has empty AU cells")

@@ -23,6 +23,8 @@ def smooth_table(table: pd.DataFrame, layout: CsvLayout, prob_k: int = 0, label_
 
     Adds ``<AU>_p_smooth`` (when ``prob_k``) and ``<AU>_c_smooth`` (decisions of the smoothed
     probabilities at ``thresholds``, then label smoothing when ``label_k``); the raw columns stay.
+    A table with intensities (``layout.intensity``) also gets ``<AU>_r_smooth`` when ``prob_k``: the
+    intensities averaged over the same windows as the probabilities.
     """
     frame_step = max(1, int(frame_step))
     rows_prob, rows_label = int(prob_k) // frame_step, int(label_k) // frame_step
@@ -34,24 +36,26 @@ def smooth_table(table: pd.DataFrame, layout: CsvLayout, prob_k: int = 0, label_
         return table, layout
     out_layout = layout.with_smoothing(bool(prob_k), True)
     ok = (table["success"] == 1).to_numpy()
+    n_aus = len(layout.au_names)
     probs = table[layout.p_columns].to_numpy(np.float64)
-    smoothed = probs.copy()
+    intensity = table[layout.r_columns].to_numpy(np.float64)  # (N, 0) without intensity columns
+    smoothed = np.concatenate([probs, intensity], axis=1)
     decisions = np.full(probs.shape, layout.faceless_decision)
     if ok.any():
         # rows in frame order within each track (a stable sort keeps the written order otherwise)
         order = np.flatnonzero(ok)[np.argsort(table["frame"].to_numpy()[ok], kind="stable")]
         tracks = table["face_id"].to_numpy()[order]
-        p = probs[order]
+        values = smoothed[order]  # probabilities and intensities share the windows
         if rows_prob:
-            p = smooth_probs(p, tracks, rows_prob, edges=edges)
-        d = binarize(p, thresholds)
+            values = smooth_probs(values, tracks, rows_prob, edges=edges)
+        d = binarize(values[:, :n_aus], thresholds)
         if rows_label:
             d = smooth_labels(d, tracks, rows_label, edges=edges)
-        smoothed[order] = p
+        smoothed[order] = values
         decisions[order] = d
     out = table.copy()
     if prob_k:
-        for j, c in enumerate(layout.ps_columns):
+        for j, c in enumerate(layout.ps_columns + layout.rs_columns):
             out[c] = smoothed[:, j]
     for j, c in enumerate(layout.cs_columns):
         out[c] = decisions[:, j]
