@@ -10,7 +10,9 @@
 
 Every ``detect_*`` runs :func:`mindface_au.inference.run.process_input`, the loop of
 ``tools/infer.py``, without an output folder: the same rows, columns (``csv_format``) and
-smoothing, returned as an :class:`~mindface_au.inference.table.AUTable` (a DataFrame).
+smoothing, returned as an :class:`~mindface_au.inference.table.AUTable` (a DataFrame). A model
+with the intensity head (``model.intensity``) adds the 0-5 intensities ``AUxx_r`` (smoothed into
+``AUxx_r_smooth`` with the probabilities).
 
 ``model`` is a checkpoint (``.ckpt``; its saved config rebuilds the network unless ``config``),
 an exported ``.mindir`` / ``.onnx`` file (settings from its ``.json`` sidecar), or a registered
@@ -185,7 +187,7 @@ class AUDetector:
 
         skip_frames: process one frame, then skip N. smooth: None, ``'prob=8,label=6'``, ``(prob_k,
         label_k)`` or True (the paper's 8, 6); windows count frames; smoothed values go in
-        ``<AU>_p_smooth`` / ``<AU>_c_smooth``, the raw ones stay.
+        ``<AU>_p_smooth`` (``<AU>_r_smooth``) / ``<AU>_c_smooth``, the raw ones stay.
         """
         prob_k, label_k = _smooth_ks(smooth)
         return self._table(os.fspath(path), self.options(skip_frames=skip_frames, prob_k=prob_k, label_k=label_k))
