@@ -56,9 +56,10 @@ def decode_intensity(text: Optional[str]) -> bool:
 
 def exported_intensity(info: Optional[dict], stored: Optional[bool], where: str) -> bool:
     """Whether an exported model has the intensity head: what the file ``stored`` (None for a MindIR
-    file, which has no room for it) and its sidecar ``info`` say; they must agree when both are there
-    (ValueError naming ``where``). Neither saying so means no intensity (every older export)."""
-    side = bool(info.get("intensity", False)) if info else None
+    file, which has no room for it) and its sidecar ``info`` (its ``intensity`` key; a sidecar without
+    it says nothing) say; they must agree when both say it (ValueError naming ``where``). Neither
+    saying so means no intensity (every older export)."""
+    side = bool(info["intensity"]) if info and info.get("intensity") is not None else None
     if stored is not None and side is not None and stored != side:
         raise ValueError(f"{where}: the file says the model {'has' if stored else 'has no'} intensity output but "
                          f"its sidecar {os.path.basename(sidecar_path(where))} says it {'has' if side else 'has none'}")
