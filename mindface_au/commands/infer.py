@@ -10,9 +10,10 @@ AU1_p ... AU26_p, AU1_c ... AU26_c, and with a model that has the intensity head
 AU1_r ... AU26_r, intensities 0-5 (folders of images add the image's file name). --csv-format
 openface: OpenFace 2's frame, face_id, timestamp, confidence, success, [AU01_r ... AU26_r,]
 AU01_c ... AU26_c, then AU01_p ... AU26_p. Frames without a face are kept with success=0. --smooth
-adds <AU>_p_smooth [/ <AU>_r_smooth] / <AU>_c_smooth columns (windows in frames); the raw columns stay. A folder holding videos is
-processed video by video. Decisions use --threshold (0.5 unless told). Ctrl+C or SIGTERM
-finishes the batch in flight, writes and closes the CSV and the overlay, and exits with 130.
+adds <AU>_p_smooth [/ <AU>_r_smooth] / <AU>_c_smooth columns (windows in frames); the raw columns
+stay. A folder holding videos is processed video by video. Decisions use --threshold (0.5 unless
+told). Ctrl+C or SIGTERM finishes the batch in flight, writes and closes the CSV and the overlay, and
+exits with 130.
 
 Long videos and corpora:
 

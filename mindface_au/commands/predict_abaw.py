@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     from ..evaluation import apply_postprocess, parse_smooth_spec
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.submission import read_frame_counts, write_submission
+    from ..outputs import split_outputs
 
     ckpts, weights = model_args(args)
     if not ckpts:
@@ -55,7 +56,8 @@ def main(argv=None) -> int:
     setup_from_config(cfg)
     pred = predict_checkpoints(cfg, ckpts, weights, index=index, progress=not args.no_progress)
     thresholds = thresholds_arg(args, ckpts, AU_NAMES)
-    binary = apply_postprocess(pred["probs"], pred["video_ids"], prob_k, label_k, thresholds)
+    probs = split_outputs(pred["probs"], len(AU_NAMES))[0]  # occurrence only: a submission has no intensity
+    binary = apply_postprocess(probs, pred["video_ids"], prob_k, label_k, thresholds)
     written = write_submission(args.out, args.format, pred["video_ids"], pred["frames"], binary, counts, args.template)
     where = args.out if args.format == "abaw5" else written["paths"][0]
     print(f"wrote {written['rows']} frame rows of {written['videos']} videos ({args.format}) to {where}")

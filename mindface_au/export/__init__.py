@@ -18,7 +18,7 @@ from .formats import FORMATS, PRECISIONS, check_format_precision
 from .quantize import QDQ_OPSET, quantize_onnx, quantize_openvino
 from .writers import export_model, onnx_to_openvino
 
-__all__ = ["FORMATS", "OutputDiff", "PRECISIONS", "QDQ_OPSET", "agreement_report", "as_batches", "calibration_batches",
-           "check_format_precision", "crops_from_path", "export_model", "load_exported", "max_diff_on_random_inputs",
-           "onnx_to_openvino", "output_diff", "path_arrays", "quantize_onnx", "quantize_openvino", "run_in_fresh_process",
-           "split_arrays"]
+__all__ = ["FORMATS", "OutputDiff", "PRECISIONS", "QDQ_OPSET", "agreement_report", "as_batches",
+           "calibration_batches", "check_format_precision", "crops_from_path", "export_model", "load_exported",
+           "max_diff_on_random_inputs", "onnx_to_openvino", "output_diff", "path_arrays", "quantize_onnx",
+           "quantize_openvino", "run_in_fresh_process", "split_arrays"]

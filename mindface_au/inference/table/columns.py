@@ -201,7 +201,8 @@ def make_table(layout: CsvLayout, frame, timestamp, face_id, confidence, success
         intensity[~ok] = layout.faceless_decision
         data.update({c: intensity[:, j] for j, c in enumerate(layout.r_columns)})
     data.update({c: np.asarray(extra[c], dtype=object).reshape(-1) for c in layout.extra_columns})
-    return pd.DataFrame(data, columns=layout.columns[:len(layout.meta) + len(layout.value_columns)] + layout.extra_columns)
+    raw = layout.columns[:len(layout.meta) + len(layout.value_columns)]  # meta and values in the format's order
+    return pd.DataFrame(data, columns=raw + layout.extra_columns)
 
 
 def empty_table(layout: CsvLayout) -> pd.DataFrame:

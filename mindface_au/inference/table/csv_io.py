@@ -128,7 +128,8 @@ def _typed_column(cells: pd.Series, kind: str, column: str, path: str) -> pd.Ser
 
 def read_au_csv(path: str) -> pd.DataFrame:
     """An AU CSV of either format as a DataFrame (meta columns int/float, AU columns (``_p``, ``_c``, the
-    intensities ``_r`` when present, smoothed ones) float with NaN for empty cells, extra columns str). Raises ValueError naming the file and line on a malformed row."""
+    intensities ``_r`` when present, smoothed ones) float with NaN for empty cells, extra columns str).
+    Raises ValueError naming the file and line on a malformed row."""
     raw = _read_cells(path)
     layout = _layout_of(raw, path)
     columns = list(raw.columns)
