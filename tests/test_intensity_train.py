@@ -145,7 +145,7 @@ def test_eval_report_and_cv_tables_carry_intensity(tmp_path):
     result = evaluate_predictions(pred, str(tmp_path), au_names=["AU1", "AU2"])
     saved = json.load(open(result["paths"]["json"]))
     expected = score_intensity(pred["intensity"], truth, ["AU1", "AU2"]).as_dict()
-    assert saved["intensity"] == pytest.approx(expected)
+    assert saved["intensity"] == expected  # JSON round trip of the same scores
     assert os.path.getsize(result["paths"]["intensity_plot"]) > 0
     no_labels = dict(pred, intensity_labels=np.full_like(truth, np.nan))
     assert "intensity" not in evaluate_predictions(no_labels, str(tmp_path / "none"), au_names=["AU1", "AU2"])
@@ -175,15 +175,16 @@ def test_curves_show_mean_icc_only_when_logged(tmp_path):
 
 
 def demo_sets(root: str, work_dir: str) -> list:
-    """The DISFA demo recipe shortened: 32 px, 6 x 150 frames (fold 1: 600 training, 300 held-out frames),
-    4 epochs of batch 16."""
-    sets = {"model.input_size": 32, "model.fusion.ffn_dim": 64, "data.root": root, "data.synthetic_frames": 150,
-            "data.resize": 64, "data.num_workers": 1, "train.epochs": 4, "train.batch_size": 16,
-            "train.lr_steps": "[3]", "train.work_dir": work_dir, "train.log_interval": 10, "eval.batch_size": 128}
+    """The DISFA demo recipe shortened: 32 px, no augmentation or dropout, 6 x 200 frames (fold 1: 800
+    training, 400 held-out frames), 5 epochs of batch 16."""
+    sets = {"model.input_size": 32, "model.fusion.ffn_dim": 64, "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0,
+            "data.root": root, "data.synthetic_frames": 200, "data.resize": 64, "data.augment": "false",
+            "data.num_workers": 1, "train.epochs": 5, "train.batch_size": 16, "train.lr_steps": "[4]",
+            "train.work_dir": work_dir, "train.log_interval": 10, "eval.batch_size": 128}
     return [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
 
 
-@pytest.mark.slow  # a synthetic DISFA release and a 4-epoch run at 32 px
+@pytest.mark.slow  # a synthetic DISFA release and a 5-epoch run at 32 px
 def test_the_disfa_demo_learns_occurrence_and_intensity(tmp_path):
     res = run_command("train", "--config", "configs/demo_disfa_cpu.yaml", "--no-progress",
                       *demo_sets(str(tmp_path / "disfa"), str(tmp_path / "run")))
@@ -196,3 +197,36 @@ def test_the_disfa_demo_learns_occurrence_and_intensity(tmp_path):
     records = [json.loads(line) for line in open(tmp_path / "run" / "log.jsonl")]
     assert all("mean_icc" in r for r in records if r["type"] == "epoch")
     assert "intensity of the best epoch" in res.stdout
+
+
+@pytest.mark.slow  # one fold of a tiny intensity model (1 epoch at 32 px on 6 x 12 frames), then eval on it
+def test_cv_fold_and_eval_of_an_intensity_model_report_icc_pcc_mae(tmp_path):
+    sets = {"model.input_size": 32, "model.fusion.ffn_dim": 64, "model.intensity": "true", "data.format": "disfa",
+            "data.aus": "disfa8", "data.root": str(tmp_path / "disfa"), "data.synthetic": "true",
+            "data.synthetic_frames": 12, "data.rare_aus": "[]", "data.uniform_fraction": 1.0, "data.augment": "false",
+            "data.num_workers": 1, "train.epochs": 1, "train.batch_size": 8, "train.lr_steps": "[1]",
+            "eval.batch_size": 64}
+    args = [a for k, v in {**dict(s.split("=") for s in TINY_SETS), **sets}.items() for a in ("--set", f"{k}={v}")]
+    out = tmp_path / "cv"
+    res = run_command("cv", "--out", str(out), "--folds", "1", "--no-progress", *args)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    summary = json.load(open(out / "cv_results.json"))
+    fold = summary["intensity"]["folds"]["1"]
+    test_frames = summary["folds"][0]["frames"]  # fold 1 tests SN003, SN029: every frame coded for every AU
+    assert fold["au_names"] == DISFA8 and fold["frames"] == [test_frames] * 8
+    assert all(v is None or -1 <= v <= 1 for v in fold["icc"]) and 0 <= fold["mean_mae"] <= 5
+    text = open(out / "cv_f1.md").read()
+    for title in ("ICC(3,1) per fold", "Pearson r per fold", "MAE (0-5) per fold", "Intensity (mean over folds)"):
+        assert title in text
+    assert "ICC(3,1) per fold" in res.stdout
+
+    # eval of that fold's best.ckpt on its test part: the same intensity scores, beside the F1 table
+    ev = run_command("eval", "--ckpt", str(out / "fold1" / "best.ckpt"), "--out", str(tmp_path / "eval"),
+                     "--no-progress")
+    assert ev.returncode == 0, ev.stdout[-3000:] + ev.stderr[-3000:]
+    assert "| AU   |   ICC |   PCC |  MAE |" in ev.stdout
+    saved = json.load(open(tmp_path / "eval" / "eval_result.json"))
+    for key in ("icc", "pcc", "mae"):
+        np.testing.assert_allclose(np.array(saved["intensity"][key], float), np.array(fold[key], float), atol=1e-6)
+    assert saved["intensity"]["frames"] == fold["frames"]
+    assert os.path.getsize(tmp_path / "eval" / "eval_intensity_per_au.png") > 0

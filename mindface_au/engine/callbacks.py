@@ -266,7 +266,7 @@ class TrainingLoop(Callback):
 
 
 def _intensity_text(result: dict) -> str:
-    """``, ICC 0.61 PCC 0.66 MAE 0.52`` of an evaluation with intensity scores, else ``''``."""
+    """``; intensity ICC 0.610 PCC 0.660 MAE 0.520`` of an evaluation with intensity scores, else ``''``."""
     if "mean_icc" not in result:
         return ""
     return "; intensity " + " ".join(f"{name} {'n/a' if result[key] is None else f'{result[key]:.3f}'}"
