@@ -175,25 +175,29 @@ def test_curves_show_mean_icc_only_when_logged(tmp_path):
 
 
 def demo_sets(root: str, work_dir: str) -> list:
-    """The DISFA demo recipe shortened: 32 px, no augmentation or dropout, 6 x 200 frames (fold 1: 800
-    training, 400 held-out frames), 5 epochs of batch 16."""
+    """The DISFA demo recipe shortened: 32 px, no augmentation or dropout, 6 x 600 frames (fold 1: 2400
+    training, 1200 held-out frames), 3 epochs of batch 32 at lr 0.02 (about 90 s of CPU)."""
     sets = {"model.input_size": 32, "model.fusion.ffn_dim": 64, "model.lrp.mad_p": 0.0, "model.fusion.dropout": 0.0,
-            "data.root": root, "data.synthetic_frames": 200, "data.resize": 64, "data.augment": "false",
-            "data.num_workers": 1, "train.epochs": 5, "train.batch_size": 16, "train.lr_steps": "[4]",
-            "train.work_dir": work_dir, "train.log_interval": 10, "eval.batch_size": 128}
+            "data.root": root, "data.synthetic_frames": 600, "data.resize": 64, "data.augment": "false",
+            "data.num_workers": 1, "train.epochs": 3, "train.batch_size": 32, "train.lr": 0.02,
+            "train.lr_steps": "[3]", "train.work_dir": work_dir, "train.log_interval": 10, "eval.batch_size": 128}
     return [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
 
 
-@pytest.mark.slow  # a synthetic DISFA release and a 5-epoch run at 32 px
+@pytest.mark.slow  # a synthetic DISFA release and a 3-epoch run at 32 px
 def test_the_disfa_demo_learns_occurrence_and_intensity(tmp_path):
+    """Held-out F1 at 0.5 above all-positive and ICC / PCC above 0, by margins below the worst of four
+    measured runs of this recipe and a 900-frame variant (seeds 0 and 1: F1 - all-positive +0.07 ... +0.28,
+    mean ICC 0.35 ... 0.65, mean PCC 0.44 ... 0.72 at the best epoch) and well above what an untrained
+    network scores (F1 at or below all-positive, ICC within +-0.1 of 0)."""
     res = run_command("train", "--config", "configs/demo_disfa_cpu.yaml", "--no-progress",
                       *demo_sets(str(tmp_path / "disfa"), str(tmp_path / "run")))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     summary = json.load(open(tmp_path / "run" / "summary.json"))
     assert summary["au_names"] == DISFA8 and len(summary["per_au_icc"]) == 8
-    # held-out subjects (fold 1 tests SN003, SN029); margins: see the report of issue 19
-    assert summary["best_mean_f1"] > summary["all_positive_mean_f1"] + 0.10, summary
-    assert summary["mean_icc"] > 0.25 and summary["mean_pcc"] > 0.3, summary
+    # held-out subjects (fold 1 tests SN003, SN029)
+    assert summary["best_mean_f1"] > summary["all_positive_mean_f1"] + 0.05, summary
+    assert summary["mean_icc"] > 0.2 and summary["mean_pcc"] > 0.25, summary
     records = [json.loads(line) for line in open(tmp_path / "run" / "log.jsonl")]
     assert all("mean_icc" in r for r in records if r["type"] == "epoch")
     assert "intensity of the best epoch" in res.stdout
