@@ -94,6 +94,32 @@ def plot_f1_bars(per_au_f1, path: str, title: str = "F1 per AU", reference=None,
     return path
 
 
+def plot_intensity_bars(icc, pcc, path: str, title: str = "intensity per AU",
+                        au_names: Optional[Sequence[str]] = None) -> str:
+    """Grouped bars of per-AU ICC(3,1) and Pearson r (NaN: undefined, no bar), their means over the AUs
+    where defined as dashed lines; returns ``path``.
+
+    Args:
+        icc, pcc: (C,) per-AU values in [-1, 1].
+        au_names: the C AU names (the model's); see :func:`au_labels`.
+    """
+    icc, pcc = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (icc, pcc))
+    if icc.size != pcc.size:
+        raise ValueError(f"icc has {icc.size} values, pcc {pcc.size}")
+    with saved_figure(path, max(6.0, 0.7 * icc.size + 2), 3.6) as fig:
+        ax = fig.subplots()
+        x = _grouped_bars(ax, {"ICC(3,1)": icc, "PCC": pcc})
+        for values, name, color in ((icc, "ICC", "tab:blue"), (pcc, "PCC", "tab:orange")):
+            if np.isfinite(values).any():
+                mean = float(np.nanmean(values))
+                ax.axhline(mean, ls="--", color=color, lw=1, label=f"mean {name} {mean:.2f}")
+        ax.set_xticks(x, au_labels(icc.size, au_names))
+        ax.set_ylim(min(0.0, float(np.nanmin(np.r_[icc, pcc, 0.0])) - 0.05), 1.05)
+        ax.axhline(0, color="black", lw=0.5)
+        _finish(ax, title, ylabel="ICC(3,1) / Pearson r", legend={"fontsize": 8, "loc": "upper left"})
+    return path
+
+
 def _step_axis(records: List[dict]) -> np.ndarray:
     """x values of step records: 'global_step' if given, else 'step' if it never decreases, else the record index."""
     if records and all("global_step" in r for r in records):
@@ -130,22 +156,35 @@ def _plot_epoch_f1(ax, epochs: List[dict]) -> None:
     _finish(ax, "validation F1", xlabel="epoch", ylabel="F1 (%)")
 
 
+def _plot_epoch_intensity(ax, epochs: List[dict]) -> None:
+    """Mean ICC(3,1) and mean Pearson r of the epoch records against the epoch."""
+    for key, label in (("mean_icc", "mean ICC(3,1)"), ("mean_pcc", "mean PCC")):
+        pts = [(r["epoch"], r[key]) for r in epochs if isinstance(r.get(key), (int, float)) and "epoch" in r]
+        if pts:
+            ax.plot(*zip(*pts), "o-", label=label)
+    _finish(ax, "validation intensity", xlabel="epoch", ylabel="ICC / r")
+
+
 def plot_curves(log_records: Iterable[dict], path: str, title: str = "training") -> str:
     """Loss, learning rate and F1 curves from ``log.jsonl`` records; returns ``path``.
 
     Records with ``type == 'step'`` give loss and lr against the step (``global_step`` if present,
     else ``step`` when it never decreases, else the record order); records with
     ``type == 'epoch'`` give every F1 key they hold (``mean_f1``, ``best_mean_f1``, ...) and an
-    epoch ``loss`` if present, against ``epoch``. Missing keys are skipped, so partial logs plot.
+    epoch ``loss`` if present, against ``epoch``; when they hold ``mean_icc`` (a model with the
+    intensity head) a fourth panel shows mean ICC and PCC. Missing keys are skipped, so partial logs plot.
     """
     records = [r for r in log_records if isinstance(r, dict)]
     steps = [r for r in records if r.get("type") == "step"]
     epochs = [r for r in records if r.get("type") == "epoch"]
-    with saved_figure(path, 12, 3.6) as fig:
-        ax_loss, ax_lr, ax_f1 = fig.subplots(1, 3)
-        _plot_step_values(ax_loss, ax_lr, steps, epochs)
-        _plot_epoch_f1(ax_f1, epochs)
-        for ax in (ax_loss, ax_lr, ax_f1):
+    intensity = any("mean_icc" in r for r in epochs)
+    with saved_figure(path, 16 if intensity else 12, 3.6) as fig:
+        axes = fig.subplots(1, 4 if intensity else 3)
+        _plot_step_values(axes[0], axes[1], steps, epochs)
+        _plot_epoch_f1(axes[2], epochs)
+        if intensity:
+            _plot_epoch_intensity(axes[3], epochs)
+        for ax in axes:
             _finish(ax, legend={"fontsize": 8}, grid=True)
         fig.suptitle(title)
     return path
@@ -361,5 +400,5 @@ def plot_memory(series: Mapping[str, Sequence[Sequence[float]]], path: str,
     return path
 
 __all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_cv_f1", "plot_f1_bars",
-           "plot_folds", "plot_image_grid", "plot_memory", "plot_positive_rates", "plot_pretrain_curves",
+           "plot_folds", "plot_image_grid", "plot_intensity_bars", "plot_memory", "plot_positive_rates", "plot_pretrain_curves",
            "plot_sweep", "saved_figure"]

@@ -7,7 +7,8 @@
 Trains fold 1, 2, 3 one after the other (``--set data.fold=k``), each a normal resumable run in
 <out>/fold<k>/ (a finished fold is read, not retrained; an interrupted one resumes from its saved
 config.yaml), scores each fold's best.ckpt on its test part, and writes to <out>: cv_f1.md (per-AU
-F1, rows = folds + mean, columns = AUs + mean; ICC / PCC / MAE when the model predicts intensity),
+F1, rows = folds + mean, columns = AUs + mean; with the intensity head (model.intensity) ICC(3,1) /
+PCC / MAE tables in the same layout and per AU averaged over the folds),
 cv_results.json and cv_f1.png. The recipe's data.format must be bp4d, disfa or megraphau_list.
 """
 import sys
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
     args = parser.parse_args(argv)
 
-    from ..engine.cv import FoldInterrupted, format_cv_intensity_table, format_cv_table, run_cv
+    from ..engine.cv import FoldInterrupted, format_cv_intensity_folds, format_cv_intensity_table, format_cv_table, run_cv
 
     try:
         summary = run_cv(args.config, args.overrides, args.out, parse_folds(args.folds),
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
     print(format_cv_table(summary))
     intensity = format_cv_intensity_table(summary)
     if intensity is not None:
+        print("\n" + format_cv_intensity_folds(summary))
         print("\nintensity, mean over folds")
         print(intensity)
     print(f"results -> {args.out}/cv_f1.md, cv_results.json, cv_f1.png")

@@ -7,7 +7,9 @@
     mindface-au eval --ckpt best.ckpt --save-probs val.npz ; mindface-au eval --probs val.npz --sweep
 
 Writes eval_result.json (F1 per AU, and the per-AU best thresholds: --threshold eval_result.json
-reuses them) and eval_f1_per_au.png to --out. A checkpoint trained on a device this machine lacks
+reuses them) and eval_f1_per_au.png to --out. A checkpoint with the intensity head (model.intensity)
+on a split with intensity labels (DISFA, BP4D's FERA AUs) also gets ICC(3,1), PCC and MAE per AU:
+printed after the F1 table, under "intensity" in the JSON, charted in eval_intensity_per_au.png. A checkpoint trained on a device this machine lacks
 (e.g. Ascend) runs on the available one, with a notice.
 """
 import os
@@ -37,6 +39,7 @@ def main(argv=None) -> int:
 
     from ..factory import config_from_checkpoint
     from ..evaluation import format_f1_table, parse_smooth_spec
+    from ..evaluation.intensity import IntensityScore, format_intensity_table
     from ..engine.evaluator import predict_checkpoints
     from ..evaluation.evaluate import evaluate_predictions
     from ..config import config_au_names, load_config
@@ -58,7 +61,8 @@ def main(argv=None) -> int:
     au_names = config_au_names(cfg) if cfg is not None else predictions_au_names(pred)
     if args.save_probs:
         save_predictions(args.save_probs, pred["probs"], pred["labels"], pred["video_ids"], pred["frames"],
-                         meta={"checkpoints": ckpts, "weights": args.weights, "au_names": list(au_names)})
+                         meta={"checkpoints": ckpts, "weights": args.weights, "au_names": list(au_names)},
+                         intensity=pred.get("intensity"), intensity_labels=pred.get("intensity_labels"))
         print(f"predictions -> {args.save_probs}")
 
     sources = ckpts if not args.probs else [args.probs]
@@ -70,6 +74,10 @@ def main(argv=None) -> int:
     print(f"F1 per AU ({result['title']})")
     print(format_f1_table(result["per_au_f1"], au_names=au_names))
     print(f"all-positive baseline mean F1: {100 * result['all_positive_mean_f1']:.2f}")
+    if "intensity" in result:
+        print("intensity per AU (ICC(3,1), Pearson r, MAE on 0-5; no smoothing)")
+        print(format_intensity_table(IntensityScore.from_dict(result["intensity"])))
+        print(f"intensity chart -> {result['paths']['intensity_plot']}")
     print(f"results -> {result['paths']['json']}, chart -> {result['paths']['plot']}")
     if args.sweep:
         print("method      k  mean F1")

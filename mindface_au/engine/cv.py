@@ -25,7 +25,7 @@ import numpy as np
 
 from ..config import load_config
 from ..evaluation import score
-from ..evaluation.intensity import IntensityScore, format_intensity_table, markdown_table, score_intensity
+from ..evaluation.intensity import IntensityScore, format_intensity_table, markdown_table, score_labelled_intensity
 from ..fileio import atomic_write_text
 from ..plots import plot_cv_f1
 from .state import BEST, read_state
@@ -89,9 +89,9 @@ def fold_scores(pred: dict, index, threshold: float) -> dict:
                          f"({', '.join(names)}): set the recipe's AU set to match")
     result = {"au_names": names, "frames": int(len(pred["probs"])), "threshold": float(threshold),
               "f1": score(pred["probs"], pred["labels"], threshold).as_dict()}
-    labels = getattr(index, "intensity", None)
-    if pred.get("intensity") is not None and labels is not None and not np.isnan(labels).all():
-        result["intensity"] = score_intensity(pred["intensity"], labels, names).as_dict()
+    scored = score_labelled_intensity(pred.get("intensity"), getattr(index, "intensity", None), names)
+    if scored is not None:
+        result["intensity"] = scored.as_dict()
     return result
 
 
@@ -189,15 +189,40 @@ def summarise_folds(results: Sequence[dict]) -> dict:
     return summary
 
 
+def _folds_table(au_names: Sequence[str], rows: Sequence[tuple], fmt) -> str:
+    """Markdown: one row per ``(label, (C,) values, mean)`` of ``rows``, one column per AU and a mean
+    column; ``fmt`` prints a value (None / NaN: ``n/a``)."""
+    def cell(v):
+        return "n/a" if v is None or not np.isfinite(v) else fmt(v)
+
+    return markdown_table(["fold", *au_names, "mean"],
+                          [[label, *(cell(v) for v in values), cell(mean)] for label, values, mean in rows])
+
+
 def format_cv_table(summary: dict) -> str:
     """Markdown F1 (%) table as the papers print it: one row per fold and a mean row, one column per AU
     and a mean column."""
-    header = ["fold", *summary["au_names"], "mean"]
-    rows = [[f"fold {r['fold']}", *(f"{100 * v:.2f}" for v in r["per_au_f1"]), f"{100 * r['mean_f1']:.2f}"]
-            for r in summary["folds"]]
-    m = summary["mean"]
-    rows.append(["mean", *(f"{100 * v:.2f}" for v in m["per_au_f1"]), f"{100 * m['mean_f1']:.2f}"])
-    return markdown_table(header, rows)
+    rows = [(f"fold {r['fold']}", r["per_au_f1"], r["mean_f1"]) for r in summary["folds"]]
+    rows.append(("mean", summary["mean"]["per_au_f1"], summary["mean"]["mean_f1"]))
+    return _folds_table(summary["au_names"], rows, lambda v: f"{100 * v:.2f}")
+
+
+CV_INTENSITY_METRICS = (("icc", "ICC(3,1)"), ("pcc", "Pearson r"), ("mae", "MAE (0-5)"))
+
+
+def format_cv_intensity_folds(summary: dict) -> Optional[str]:
+    """Per-fold intensity tables in the layout of :func:`format_cv_table` (rows = folds + mean over folds,
+    columns = AUs + mean), one for each of ICC(3,1), Pearson r and MAE; None without intensity."""
+    if "intensity" not in summary:
+        return None
+    folds = {int(k): IntensityScore.from_dict(v) for k, v in summary["intensity"]["folds"].items()}
+    mean = IntensityScore.from_dict(summary["intensity"]["mean"])
+    tables = []
+    for key, title in CV_INTENSITY_METRICS:
+        rows = [(f"fold {k}", getattr(s, key), getattr(s, f"mean_{key}")) for k, s in sorted(folds.items())]
+        rows.append(("mean", getattr(mean, key), getattr(mean, f"mean_{key}")))
+        tables.append(f"{title} per fold\n\n" + _folds_table(summary["au_names"], rows, lambda v: f"{v:.2f}"))
+    return "\n\n".join(tables)
 
 
 def format_cv_intensity_table(summary: dict) -> Optional[str]:
@@ -208,8 +233,8 @@ def format_cv_intensity_table(summary: dict) -> Optional[str]:
 
 
 def write_cv_results(summary: dict, out: str) -> dict:
-    """``cv_f1.md`` (the F1 table, and the intensity table when there is one), ``cv_results.json`` and
-    ``cv_f1.png`` in ``out``; returns their paths."""
+    """``cv_f1.md`` (the F1 table; with intensity the per-fold ICC / PCC / MAE tables and the mean-over-folds
+    intensity table), ``cv_results.json`` and ``cv_f1.png`` in ``out``; returns their paths."""
     paths = {"table": os.path.join(out, "cv_f1.md"), "json": os.path.join(out, "cv_results.json"),
              "plot": os.path.join(out, "cv_f1.png")}
     text = (f"Occurrence F1 (%) of each fold's best.ckpt on its test part, threshold {summary['threshold']:g}"
@@ -217,6 +242,7 @@ def write_cv_results(summary: dict, out: str) -> dict:
     text += format_cv_table(summary) + "\n"
     intensity = format_cv_intensity_table(summary)
     if intensity is not None:
+        text += "\n" + format_cv_intensity_folds(summary) + "\n"
         text += "\nIntensity (mean over folds)\n\n" + intensity + "\n"
     atomic_write_text(paths["table"], text)
     atomic_write_text(paths["json"], json.dumps(summary, indent=2) + "\n")
@@ -225,4 +251,5 @@ def write_cv_results(summary: dict, out: str) -> dict:
 
 
 __all__ = ["run_cv", "run_fold", "fold_config", "fold_finished", "fold_scores", "summarise_folds", "format_cv_table",
+           "format_cv_intensity_folds",
            "write_cv_results", "FoldInterrupted", "CV_FORMATS"]

@@ -1,6 +1,8 @@
 """Run networks over an evaluation dataset: one network (:func:`predict_probs`, training's validation)
 or checkpoints and weighted ensembles over a split (:func:`predict_checkpoints`, ``mindface-au eval``).
 
+A network with the intensity head (``model.intensity``) gives (B, 2n): the occurrence is scored on the
+first n columns exactly as without it, and :func:`predict_outputs` also returns the n intensities.
 Scoring the probabilities is :func:`mindface_au.evaluation.score` (numpy only).
 """
 from __future__ import annotations
@@ -14,21 +16,42 @@ from tqdm import tqdm
 import mindspore.nn as nn
 
 from ..evaluation.ensemble import weighted_mean
+from ..evaluation.intensity import coded_intensity
+from ..outputs import split_outputs
 from .predict import cell_forward, sigmoid_cell
 
 
-def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True):
-    """``(probs (N, n) float32, labels (N, n) int8)`` over a dataset of (image, label) batches, in order."""
-    forward = cell_forward(sigmoid_cell(net))  # the forward of engine.predict, batched by the dataset here
-    probs, labels = [], []
+def predict_outputs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True) -> dict:
+    """The network over a dataset of (image, target) batches, in order.
+
+    Returns ``{'probs' (N, n) float32, 'labels' (N, n) int8}``; for a network with the intensity head
+    (its dataset yields (B, 2n) targets, :mod:`mindface_au.outputs`) also ``'intensity'`` (N, n) float32
+    predicted 0-5 and ``'intensity_labels'`` (N, n) float64, NaN where not coded.
+    """
+    cell = sigmoid_cell(net)
+    forward = cell_forward(cell)  # the forward of engine.predict, batched by the dataset here
+    outputs, targets = [], []
     total = dataset.get_dataset_size()
     it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
-    for image, label in tqdm(it, total=total, desc=desc, disable=not progress, leave=False):
-        probs.append(forward(image))
-        labels.append(np.asarray(label))
-    if not probs:
+    for image, target in tqdm(it, total=total, desc=desc, disable=not progress, leave=False):
+        outputs.append(forward(image))
+        targets.append(np.asarray(target))
+    if not outputs:
         raise ValueError("the evaluation dataset is empty")
-    return np.concatenate(probs).astype(np.float32), np.concatenate(labels).astype(np.int8)
+    n = cell.num_aus if cell.use_intensity else outputs[0].shape[-1]
+    probs, intensity = split_outputs(np.concatenate(outputs).astype(np.float32), n)
+    labels, intensity_labels = split_outputs(np.concatenate(targets), n)
+    out = {"probs": probs, "labels": labels.astype(np.int8)}
+    if intensity is not None:
+        out.update(intensity=intensity, intensity_labels=coded_intensity(intensity_labels))
+    return out
+
+
+def predict_probs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True):
+    """``(probs (N, n) float32, labels (N, n) int8)`` over a dataset of (image, label) batches, in order
+    (the occurrence part of :func:`predict_outputs`)."""
+    out = predict_outputs(net, dataset, desc, progress)
+    return out["probs"], out["labels"]
 
 
 def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Optional[str] = None,
@@ -37,8 +60,10 @@ def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Op
 
     Returns ``{'probs' (N, n) float32, 'labels' (N, n) int8, 'video_ids' (N,) str: the video name
     of each frame, 'frames' (N,) 1-based frame numbers}`` in dataset order (the arguments of
-    :func:`mindface_au.evaluation.save_predictions`); with several checkpoints ``probs`` is their
-    weighted mean (``weights``: one per checkpoint, default equal). Every checkpoint is rebuilt from
+    :func:`mindface_au.evaluation.save_predictions`), and for a model with the intensity head
+    ``'intensity'`` (N, n) and ``'intensity_labels'`` (N, n, NaN = not coded) as :func:`predict_outputs`
+    gives them; with several checkpoints ``probs`` (and ``intensity``) are their weighted mean
+    (``weights``: one per checkpoint, default equal). Every checkpoint is rebuilt from
     ``cfg`` (one architecture for all). ``index`` (a FrameIndex) replaces the split, e.g. the
     unlabelled test videos of :func:`mindface_au.data.read_image_folders`. Set the device first
     (:func:`mindface_au.cli.setup_from_config`).
@@ -49,12 +74,14 @@ def predict_checkpoints(cfg: dict, ckpts: Sequence[str], weights=None, split: Op
     if not ckpts:
         raise ValueError("no checkpoints to evaluate")
     dataset, index = build_eval_dataset(cfg, split=split, list_file=list_file, index=index)
-    all_probs, labels = [], None
+    runs = []
     for path in ckpts:
         net, _ = restore_model(cfg, path)
-        probs, labels = predict_probs(net, dataset, desc=os.path.basename(path), progress=progress)
-        all_probs.append(probs)
-    probs = all_probs[0] if len(all_probs) == 1 else weighted_mean(all_probs, weights)
+        runs.append(predict_outputs(net, dataset, desc=os.path.basename(path), progress=progress))
     names = np.asarray(index.video_names)
-    return {"probs": probs.astype(np.float32), "labels": labels, "video_ids": names[np.asarray(index.video_ids)],
-            "frames": np.asarray(index.frames)}
+    out = dict(runs[0], video_ids=names[np.asarray(index.video_ids)], frames=np.asarray(index.frames))
+    for key in ("probs", "intensity"):
+        if key in out:
+            merged = out[key] if len(runs) == 1 else weighted_mean([r[key] for r in runs], weights)
+            out[key] = np.asarray(merged, np.float32)
+    return out

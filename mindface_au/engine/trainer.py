@@ -1,7 +1,8 @@
 """Training with MindSpore ``Model``: one device or data-parallel under ``msrun``, resumable.
 
 ``train(cfg)`` builds the data (per-epoch resampling sampler, sharded by rank), the network
-(optionally from converted backbone weights), BCE + circle loss, SGD with the step schedule
+(optionally from converted backbone weights), BCE + circle loss (+ the intensity MSE with
+``model.intensity``, on (B, 2n) targets), SGD with the step schedule
 and AMP by device, then runs ``Model.train`` with :class:`~.callbacks.TrainingLoop`, which
 evaluates on the validation split after every epoch and writes the work dir (only rank 0
 writes): ``config.yaml``, ``log.jsonl``, ``last.ckpt``, ``best.ckpt``, ``summary.json`` and
@@ -162,7 +163,7 @@ def restore_state(cfg: dict, resume: bool, verbose: bool = True) -> tuple:
 class TrainingData:
     """The data of a run: training (from the state's epoch on), validation, and the epoch's length."""
 
-    train: object  # mindspore.dataset of (image (B, 3, H, W), labels (B, n)) batches
+    train: object  # mindspore.dataset of (image (B, 3, H, W), labels (B, n), or (B, 2n) with intensity) batches
     val: object
     steps_per_epoch: int
     #: resumed inside an epoch: its remaining batches come from a sampler that skips the done ones

@@ -11,7 +11,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..fileio import atomic_write_text
-from ..plots import plot_f1_bars, plot_sweep
+from ..plots import plot_f1_bars, plot_intensity_bars, plot_sweep
+from .intensity import score_labelled_intensity
 from .scoring import score
 from .smoothing import apply_postprocess, smooth_probs, sweep, write_sweep_csv
 
@@ -25,7 +26,8 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
     file) and write the report.
 
     Args:
-        pred: ``probs`` (N, n), ``labels`` (N, n) in {0, 1}, ``video_ids`` (N,).
+        pred: ``probs`` (N, n), ``labels`` (N, n) in {0, 1}, ``video_ids`` (N,); optionally
+            ``intensity`` (N, n) predicted 0-5 and ``intensity_labels`` (N, n, NaN = not coded).
         out_dir: gets ``eval_result.json``, ``eval_f1_per_au.png`` and, with ``with_sweep``,
             ``smoothing_sweep.csv`` / ``.png`` (all written atomically).
         thresholds: a float or (n,) per-AU decision thresholds (:func:`mindface_au.evaluation.resolve_thresholds`).
@@ -44,7 +46,10 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
         that maximise each AU's F1 on these (probability-smoothed) predictions, with
         ``best_threshold_mean_f1`` / ``best_threshold_per_au_f1`` before label smoothing, so
         ``--threshold eval_result.json`` reuses them; plus ``prob_k``, ``label_k``, ``smooth_edges``,
-        ``videos``, ``checkpoints`` and ``au_names`` (when given).
+        ``videos``, ``checkpoints`` and ``au_names`` (when given). With predicted intensities and
+        intensity labels also ``intensity``: :meth:`IntensityScore.as_dict
+        <mindface_au.evaluation.intensity.IntensityScore.as_dict>` of the unsmoothed intensities (ICC(3,1),
+        PCC, MAE per AU and their means), charted in ``eval_intensity_per_au.png``.
     """
     labels = pred["labels"]
     if labels is None or pred.get("video_ids") is None:
@@ -62,6 +67,13 @@ def evaluate_predictions(pred: dict, out_dir: str, thresholds=0.5, prob_k: int =
     chart = os.path.join(out_dir, "eval_f1_per_au.png")
     paths = {"json": os.path.join(out_dir, RESULT_NAME),
              "plot": plot_f1_bars(scored.per_au_f1, chart, title=f"F1 per AU ({title})", au_names=au_names)}
+    intensity = score_labelled_intensity(pred.get("intensity"), pred.get("intensity_labels"), au_names)
+    if intensity is not None:
+        result["intensity"] = intensity.as_dict()
+        paths["intensity_plot"] = plot_intensity_bars(
+            intensity.icc, intensity.pcc, os.path.join(out_dir, "eval_intensity_per_au.png"),
+            title=f"intensity per AU ({title}; mean ICC {intensity.mean_icc:.2f}, PCC {intensity.mean_pcc:.2f})",
+            au_names=au_names)
     atomic_write_text(paths["json"], json.dumps(result, indent=2) + "\n")
     out = dict(result, title=title, paths=paths)
     if with_sweep:

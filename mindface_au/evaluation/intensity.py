@@ -52,6 +52,11 @@ def pearson_r(a, b) -> float:
     return float(np.sum(da * db) / denominator) if denominator > 0 else float("nan")
 
 
+def _from_json(values) -> np.ndarray:
+    """A JSON list of numbers (None = undefined) -> float64 array with NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 def _mean_defined(values: np.ndarray) -> float:
     """Mean over the finite entries (NaN when there is none), without numpy's empty-slice warning."""
     finite = values[np.isfinite(values)]
@@ -106,11 +111,8 @@ class IntensityScore:
     def from_dict(cls, d: dict) -> "IntensityScore":
         """The inverse of :meth:`as_dict` (None -> NaN; the means are derived again)."""
 
-        def arr(key):
-            return np.array([np.nan if v is None else v for v in d[key]], dtype=np.float64)
-
-        return cls(au_names=tuple(d["au_names"]), icc=arr("icc"), pcc=arr("pcc"), mae=arr("mae"),
-                   frames=np.asarray(d["frames"], dtype=np.int64))
+        return cls(au_names=tuple(d["au_names"]), icc=_from_json(d["icc"]), pcc=_from_json(d["pcc"]),
+                   mae=_from_json(d["mae"]), frames=np.asarray(d["frames"], dtype=np.int64))
 
 
 def score_intensity(predictions, labels, au_names: Optional[Sequence[str]] = None) -> IntensityScore:
@@ -144,6 +146,46 @@ def score_intensity(predictions, labels, au_names: Optional[Sequence[str]] = Non
     return IntensityScore(au_names=names, icc=icc, pcc=pcc, mae=mae, frames=frames)
 
 
+def coded_intensity(targets) -> np.ndarray:
+    """(N, n) intensity targets of a dataset (0-5, ``-1`` = not coded, :mod:`mindface_au.outputs`) ->
+    (N, n) float64 labels with NaN where not coded (what :func:`score_intensity` takes)."""
+    t = np.asarray(targets, dtype=np.float64)
+    return np.where(t < 0, np.nan, t)
+
+
+def score_labelled_intensity(predictions, labels, au_names: Optional[Sequence[str]] = None
+                             ) -> Optional[IntensityScore]:
+    """:func:`score_intensity` where there is something to score: None when the model predicts no
+    intensity (``predictions`` None), or the data has no intensity labels (``labels`` None or all NaN)."""
+    if predictions is None or labels is None or np.isnan(np.asarray(labels, dtype=np.float64)).all():
+        return None
+    return score_intensity(predictions, labels, au_names)
+
+
+#: the flat intensity keys of a training run's files: log.jsonl epoch records, best.ckpt's meta, summary.json
+INTENSITY_KEYS = ("mean_icc", "mean_pcc", "mean_mae", "per_au_icc", "per_au_pcc", "per_au_mae")
+
+
+def intensity_metrics(result: Optional[IntensityScore]) -> dict:
+    """:data:`INTENSITY_KEYS` of ``result`` (plain floats and lists, NaN as None); ``{}`` for None, so a
+    run without intensity keeps exactly its old keys."""
+    if result is None:
+        return {}
+    d = result.as_dict()
+    return {"mean_icc": d["mean_icc"], "mean_pcc": d["mean_pcc"], "mean_mae": d["mean_mae"],
+            "per_au_icc": d["icc"], "per_au_pcc": d["pcc"], "per_au_mae": d["mae"]}
+
+
+def intensity_from_metrics(metrics: dict, au_names: Sequence[str]) -> Optional[IntensityScore]:
+    """The :class:`IntensityScore` of :func:`intensity_metrics`' keys (e.g. a ``summary.json``); None
+    when they are absent. ``frames`` are unknown there and read 0."""
+    if "per_au_icc" not in metrics:
+        return None
+    return IntensityScore(au_names=tuple(au_names), icc=_from_json(metrics["per_au_icc"]),
+                          pcc=_from_json(metrics["per_au_pcc"]), mae=_from_json(metrics["per_au_mae"]),
+                          frames=np.zeros(len(au_names), np.int64))
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A Markdown table of text cells: the first column left-aligned, the others right-aligned."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -170,4 +212,6 @@ def format_intensity_table(result: IntensityScore, digits: int = 2) -> str:
     return markdown_table(["AU", "ICC", "PCC", "MAE"], rows)
 
 
-__all__ = ["IntensityScore", "score_intensity", "icc_3_1", "pearson_r", "format_intensity_table", "markdown_table"]
+__all__ = ["IntensityScore", "score_intensity", "icc_3_1", "pearson_r", "format_intensity_table", "markdown_table",
+           "coded_intensity", "score_labelled_intensity", "intensity_metrics", "intensity_from_metrics",
+           "INTENSITY_KEYS"]

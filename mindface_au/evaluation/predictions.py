@@ -7,6 +7,8 @@ One ``.npz`` file (no pickled objects) holding::
     labels     (N, C) int8      optional; -1 = not annotated
     video_ids  (N,)   str       optional; each frame's video
     frames     (N,)   int64     optional; 1-based frame numbers
+    intensity  (N, C) float32   optional; predicted 0-5 intensities (a model with the intensity head)
+    intensity_labels (N, C) float32  optional; label intensities, NaN = not coded
     meta       ()     str       JSON: checkpoint, config name, thresholds, ...
 """
 from __future__ import annotations
@@ -19,20 +21,22 @@ import numpy as np
 from ..constants import AU_NAMES, au_set
 from ..fileio import atomic_path
 
-_OPTIONAL = ("labels", "video_ids", "frames")
+_OPTIONAL = ("labels", "video_ids", "frames", "intensity", "intensity_labels")
 
 
-def save_predictions(path: str, probs, labels=None, video_ids=None, frames=None, meta: Optional[dict] = None) -> str:
+def save_predictions(path: str, probs, labels=None, video_ids=None, frames=None, meta: Optional[dict] = None,
+                     intensity=None, intensity_labels=None) -> str:
     """Write predictions to ``path`` (.npz, atomically); returns ``path``."""
     p = np.asarray(probs, dtype=np.float32)
     if p.ndim != 2:
         raise ValueError(f"probs must be (N, n_aus), got shape {p.shape}")
     arrays = {"probs": p}
-    for name, value, dtype in (("labels", labels, np.int8), ("video_ids", video_ids, str), ("frames", frames, np.int64)):
+    for name, value, dtype in (("labels", labels, np.int8), ("video_ids", video_ids, str), ("frames", frames, np.int64),
+                               ("intensity", intensity, np.float32), ("intensity_labels", intensity_labels, np.float32)):
         if value is None:
             continue
         a = np.asarray(value).astype(dtype)
-        expected = p.shape if name == "labels" else (p.shape[0],)
+        expected = p.shape if name in ("labels", "intensity", "intensity_labels") else (p.shape[0],)
         if a.shape != expected:
             raise ValueError(f"{name} must have shape {expected} to match probs, got {a.shape}")
         arrays[name] = a

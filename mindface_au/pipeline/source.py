@@ -1,7 +1,8 @@
 """The random-access source of the input pipeline: raw JPEG bytes + labels of a :class:`~mindface_au.data.FrameIndex`.
 
 ``GeneratorDataset(JpegSource(index))`` yields, per frame, ``(image uint8 (L,) JPEG bytes, label
-float32 (12,))``; decoding and augmentation run after it as MindSpore vision ops
+float32 (n,))`` (n: the index's AUs), or with ``intensity=True`` a (2n,) target, the occurrence labels
+then the 0-5 intensities (-1 = not coded; :func:`frame_targets`); decoding and augmentation run after it as MindSpore vision ops
 (:mod:`mindface_au.pipeline.ops`).
 
 Unreadable images never stop a run: the source checks each file it reads (a reduced-size
@@ -24,6 +25,7 @@ from mindspore.train import Callback
 
 from ..data.index import FrameIndex
 from ..data.jpeg import read_checked
+from ..outputs import training_targets
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,19 @@ class UnreadableImagesError(RuntimeError):
     """Too many consecutive unreadable images: the image root is most likely wrong."""
 
 
+def frame_targets(index: FrameIndex, intensity: bool = False) -> np.ndarray:
+    """The per-frame targets of ``index``: (N, n) float32 occurrence labels in {-1, 0, 1}, or with
+    ``intensity`` (N, 2n), the labels then the intensities (:func:`mindface_au.outputs.training_targets`;
+    -1 where not coded, everywhere when the index has no intensity labels)."""
+    if not intensity:
+        return index.labels.astype(np.float32)
+    coded = index.intensity if index.intensity is not None else np.full(index.labels.shape, np.nan, np.float32)
+    return training_targets(index.labels, coded)
+
+
 class JpegSource:
-    """Random-access source for ``GeneratorDataset``: item i -> (JPEG bytes uint8 (L,), label float32 (12,)).
+    """Random-access source for ``GeneratorDataset``: item i -> (JPEG bytes uint8 (L,), target float32
+    (n,) or (2n,) with ``intensity``; see :func:`frame_targets`).
 
     Thread-safe (``GeneratorDataset(..., python_multiprocessing=False)`` reads with threads),
     so the counters below are the pipeline's own.
@@ -43,11 +56,11 @@ class JpegSource:
         replaced: how many reads returned a neighbour instead of the frame asked for.
     """
 
-    def __init__(self, index: FrameIndex, max_consecutive_bad: int = 64, warn_first: int = 5):
+    def __init__(self, index: FrameIndex, max_consecutive_bad: int = 64, warn_first: int = 5, intensity: bool = False):
         if len(index) == 0:
             raise ValueError(f"no frames to read in {index.source or index.image_root}")
         self.index = index
-        self.labels = index.labels.astype(np.float32)
+        self.labels = frame_targets(index, intensity)
         self.max_consecutive_bad = max_consecutive_bad
         self.warn_first = warn_first
         self._bad_mask = np.zeros(len(index), dtype=bool)
