@@ -209,7 +209,7 @@ def plot_sweep(rows: Sequence[dict], path: str, title: str = "temporal smoothing
 
 
 def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str = "AU probabilities",
-                     decisions=None, au_names: Optional[Sequence[str]] = None) -> str:
+                     decisions=None, au_names: Optional[Sequence[str]] = None, intensity=None) -> str:
     """Heat map of one video's per-frame AU probabilities, AUs as rows, time as columns.
 
     Args:
@@ -220,6 +220,8 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
         decisions: optional (T, C) 0/1 decisions (e.g. :func:`mindface_au.evaluation.binarize`),
             drawn below the map as a 0/1 strip per AU.
         au_names: the C AU names (the model's); see :func:`au_labels`.
+        intensity: optional (T, C) intensities 0-5 (a model with the intensity head), drawn last
+            as a heat map on the 0-5 scale.
 
     Returns:
         ``path``.
@@ -227,24 +229,31 @@ def plot_au_timeline(probs, path: str, fps: Optional[float] = None, title: str =
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] == 0:
         raise ValueError(f"probs must be (T, n_aus) with T >= 1, got shape {p.shape}")
-    if decisions is not None and np.shape(decisions) != p.shape:
-        raise ValueError(f"decisions must have the shape of probs {p.shape}, got {np.shape(decisions)}")
+    for name, extra in (("decisions", decisions), ("intensity", intensity)):
+        if extra is not None and np.shape(extra) != p.shape:
+            raise ValueError(f"{name} must have the shape of probs {p.shape}, got {np.shape(extra)}")
     t, c = p.shape
     names = au_labels(c, au_names)
     extent = (0, t / fps if fps else t, c - 0.5, -0.5)
-    rows = 1 if decisions is None else 2
+    rows = 1 + (decisions is not None) + (intensity is not None)
     with saved_figure(path, 10, 1.2 + 0.28 * c * rows) as fig:
         axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
         im = axes[0].imshow(p.T, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest",
                             extent=extent)
         axes[0].set_yticks(np.arange(c), names, fontsize=7)
         axes[0].set_title(title)
-        fig.colorbar(im, ax=list(axes), label="probability", fraction=0.03)
+        fig.colorbar(im, ax=list(axes[:1 + (decisions is not None)]), label="probability", fraction=0.03)
         if decisions is not None:
             axes[1].imshow(np.asarray(decisions, np.float64).T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
                            interpolation="nearest", extent=extent)
             axes[1].set_yticks(np.arange(c), names, fontsize=7)
             axes[1].set_title("predicted: black = 1 (prob >= threshold)", fontsize=9)
+        if intensity is not None:
+            im_r = axes[-1].imshow(np.asarray(intensity, np.float64).T, aspect="auto", cmap="magma", vmin=0.0,
+                                   vmax=5.0, interpolation="nearest", extent=extent)
+            axes[-1].set_yticks(np.arange(c), names, fontsize=7)
+            axes[-1].set_title("intensity (0-5)", fontsize=9)
+            fig.colorbar(im_r, ax=axes[-1], label="intensity", fraction=0.03)
         axes[-1].set_xlabel("time (s)" if fps else "frame")
     return path
 

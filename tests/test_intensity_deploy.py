@@ -334,3 +334,27 @@ def test_openvino_mindir_and_int8_exports_carry_the_intensities(tmp_path, model,
     # int8: the agreement check on those 6 crops reports the intensities' largest difference from the Cell
     reported = re.search(r"max \|int8 - fp32 Cell\| intensity = ([0-9.]+)", capsys.readouterr().out)
     assert reported and float(reported.group(1)) == pytest.approx(np.abs(got.intensity - expected).max(), abs=2e-4)
+
+
+@pytest.mark.parametrize("fmt", ["mindface", "openface"])
+def test_the_timeline_draws_the_intensities_below_the_decisions(tmp_path, fmt, monkeypatch):
+    from mindface_au import plots
+    from mindface_au.inference.table import plot_table_timeline, timeline_probs
+
+    layout, table, intensity = _table(fmt)
+    placed, _ = timeline_probs(table, layout, layout.r_columns)
+    np.testing.assert_allclose(placed[[0, 1, 3, 4, 5]], intensity[[0, 1, 3, 4, 5]], atol=CSV_DECIMALS)
+    drawn = {}
+
+    def spy(probs, path, **kw):
+        drawn.update(kw, probs=probs)
+        return plots_timeline(probs, path, **kw)
+
+    plots_timeline = plots.plot_au_timeline
+    monkeypatch.setattr(plots, "plot_au_timeline", spy)
+    png = plot_table_timeline(table, layout, str(tmp_path / "t.png"), thresholds=0.5)
+    assert os.path.getsize(png) > 0
+    assert np.isnan(drawn["intensity"][2]).all()  # the faceless frame is blank in both formats
+    np.testing.assert_allclose(drawn["intensity"][[0, 1, 3]], intensity[[0, 1, 3]], atol=CSV_DECIMALS)
+    with pytest.raises(ValueError, match="intensity must have the shape"):
+        plots_timeline(drawn["probs"], str(tmp_path / "bad.png"), intensity=intensity[:, :3])
