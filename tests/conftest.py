@@ -115,6 +115,10 @@ def _longest_first(items) -> list:
     return sorted(items, key=rank)  # stable: the modules' own order otherwise
 
 
+# tryfirst: pytest-xdist's worker hook turns the xdist_group marks into node ids (``...@group``) and runs
+# before a plain conftest hook, which left every test ungrouped (modules split over the workers, their
+# module fixtures built on both).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     items[:] = _longest_first(items)
     for item in items:
