@@ -83,9 +83,44 @@ def tiny_run(tmp_path_factory):
 # modules below hold independent minutes-long runs and are spread over the workers test by test.
 SPREAD_MODULES = {"test_fidelity_learning"}
 
+# The workers take the groups in collection order (xdist's own reordering, by number of tests, is
+# turned off in pytest_configure, since it put the single-test minutes-long groups last): the longest
+# groups go first, so that the run ends with short modules on both workers instead of one worker
+# alone in a minutes-long one. Longest first, as measured on 2 cores (pytest --durations); the other
+# modules follow, those with more slow tests first.
+LONGEST_FIRST = ("test_fidelity_learning", "test_infer_corpus", "test_train_kill", "test_speed_backends",
+                 "test_infer_memory", "test_export", "test_cv", "test_train_distributed")
 
-def pytest_collection_modifyitems(config, items):
+
+def pytest_configure(config):
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist is installed
+        config.option.loadscopereorder = False
+
+
+def _module_name(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1]
+
+
+def _longest_first(items) -> list:
+    """``items`` with whole modules moved: :data:`LONGEST_FIRST` in its order, then the others by their
+    number of slow tests (more first); tests keep their order inside a module."""
+    slow = {}
     for item in items:
-        name = item.module.__name__.rsplit(".", 1)[-1]
-        if name not in SPREAD_MODULES:
-            item.add_marker(pytest.mark.xdist_group(name))
+        slow[_module_name(item)] = slow.get(_module_name(item), 0) + (item.get_closest_marker("slow") is not None)
+
+    def rank(item):
+        name = _module_name(item)
+        return (LONGEST_FIRST.index(name), 0) if name in LONGEST_FIRST else (len(LONGEST_FIRST), -slow[name])
+
+    return sorted(items, key=rank)  # stable: the modules' own order otherwise
+
+
+# tryfirst: pytest-xdist's worker hook turns the xdist_group marks into node ids (``...@group``) and runs
+# before a plain conftest hook, which left every test ungrouped (modules split over the workers, their
+# module fixtures built on both).
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    items[:] = _longest_first(items)
+    for item in items:
+        if _module_name(item) not in SPREAD_MODULES:
+            item.add_marker(pytest.mark.xdist_group(_module_name(item)))
