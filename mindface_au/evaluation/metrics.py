@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Iterable, Tuple
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from ..constants import THRESHOLD_GRID
 from .thresholds import ThresholdLike, as_thresholds
@@ -73,6 +72,8 @@ def f1_per_au(probs, labels, thresholds: ThresholdLike = 0.5) -> np.ndarray:
     Returns:
         (C,) float64 F1 per AU.
     """
+    from sklearn.metrics import f1_score  # here, not at import: scikit-learn takes ~2 s to import
+
     p, y = check_probs_labels(probs, labels)
     pred = binarize(p, thresholds)
     if not np.any(y < 0):  # one multilabel call, the common case
