@@ -14,10 +14,14 @@ RECIPES = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "**", "*.yam
                  if not p.startswith(PRETRAIN + os.sep))
 
 
+#: recipes whose data.aus is not Aff-Wild2's 12 AUs, and their number of AUs
+OTHER_AU_SETS = {"demo_disfa_cpu.yaml": 8}
+
+
 @pytest.mark.parametrize("path", RECIPES)
 def test_every_recipe_loads(path):
     cfg = load_config(path)
-    assert cfg["model"]["num_aus"] == 12
+    assert cfg["model"]["num_aus"] == OTHER_AU_SETS.get(os.path.basename(path), 12)
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(PRETRAIN, "*.yaml"))))

@@ -221,12 +221,15 @@ def test_cli_disfa_layout_prepare_resumable_and_check(tmp_path, capsys):
 
 def test_synthetic_release_on_demand_through_the_config(tmp_path):
     from mindface_au.config import load_config
-    from mindface_au.data import ensure_synthetic
+    from mindface_au.data import ensure_synthetic, synthetic_ready
 
     root = tmp_path / "bp4d"
     cfg = load_config(None, [f"data.root={root}", "data.format=bp4d", "data.synthetic=true", "data.synthetic_frames=12",
                              "data.fold=3"])
+    assert not synthetic_ready(cfg)  # what the data-parallel ranks other than 0 wait for
     assert ensure_synthetic(cfg, progress=False) == str(root)
+    assert synthetic_ready(cfg)
+    assert not synthetic_ready(load_config(None, [f"data.root={root}", "data.format=bp4d", "data.synthetic_frames=13"]))
     stamp = os.stat(root / "synthetic_info.json").st_mtime_ns
     assert ensure_synthetic(cfg, progress=False) == str(root) and os.stat(root / "synthetic_info.json").st_mtime_ns == stamp
     train, test = read_index(cfg, "train"), read_index(cfg, "val")

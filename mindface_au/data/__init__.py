@@ -33,7 +33,7 @@ from .protocols import fold_subjects, select_fold
 from .synthetic import SYNTHETIC_DIR, make_synthetic_affwild2
 from .synthetic import ensure_synthetic as ensure_synthetic_affwild2
 from .synthetic_releases import (SYNTHETIC_RELEASE_DIRS, ensure_synthetic_release, make_synthetic_bp4d,
-                                 make_synthetic_disfa)
+                                 make_synthetic_disfa, synthetic_release_ready)
 from .unlabelled import read_image_folders
 
 
@@ -57,6 +57,15 @@ def ensure_synthetic(cfg: dict, progress: bool = True) -> str:
         root = data_root(cfg)
         return ensure_synthetic_release(cfg, root, progress) if cfg["data"]["synthetic"] else root
     return ensure_synthetic_affwild2(cfg, progress)
+
+
+def synthetic_ready(cfg: dict) -> bool:
+    """Whether the synthetic data :func:`ensure_synthetic` makes for ``cfg`` is complete (the data-parallel
+    ranks other than 0 wait for it): the release's info file for bp4d / disfa, else the ABAW layout."""
+    root = data_root(cfg)
+    if cfg["data"].get("format") in SYNTHETIC_RELEASE_DIRS:
+        return synthetic_release_ready(cfg, root)
+    return is_abaw_root(root, (cfg["data"]["train_split"], cfg["data"]["val_split"]))
 
 
 def recipe_aus(cfg: dict) -> Optional[Tuple[str, ...]]:
@@ -119,7 +128,7 @@ def read_index(cfg: dict, which: str = "train", split: Optional[str] = None, lis
 
 
 __all__ = ["read_bp4d", "read_disfa", "read_megraphau_list", "fold_subjects", "select_fold", "recipe_aus",
-           "make_synthetic_bp4d", "make_synthetic_disfa", "ensure_synthetic", "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file",
+           "make_synthetic_bp4d", "make_synthetic_disfa", "ensure_synthetic", "synthetic_ready", "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file",
            "write_list_file", "read_index", "data_root", "FrameIndex", "ReadReport", "concat_indexes", "AnnotationError",
            "NotAbawLayoutError", "is_abaw_root", "parse_annotation_bytes", "parse_annotation_file", "make_folds",
            "read_image_folders"]

@@ -215,6 +215,24 @@ def make_synthetic_disfa(out: str, subjects: Sequence[str] = DISFA_SUBJECTS, fra
 SYNTHETIC_RELEASE_DIRS = {"bp4d": "synthetic_bp4d", "disfa": "synthetic_disfa"}  # below the cache root
 
 
+def _wanted_info(cfg: dict) -> dict:
+    """The ``synthetic_info.json`` entries that tell whether a release was made for ``cfg``."""
+    return {"generator": "mindface_au.data.synthetic_releases", "layout": cfg["data"]["format"],
+            "seed": cfg["seed"], "frames": cfg["data"]["synthetic_frames"]}
+
+
+def synthetic_release_ready(cfg: dict, root: str) -> bool:
+    """Whether ``root`` holds the whole release :func:`ensure_synthetic_release` makes for ``cfg``
+    (its info file, written last, names the same parameters): what other ranks wait for."""
+    try:
+        with open(os.path.join(root, INFO_FILE), encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return False
+    want = _wanted_info(cfg)
+    return {k: info.get(k) for k in want} == want
+
+
 def ensure_synthetic_release(cfg: dict, root: str, progress: bool = True) -> str:
     """``data.format: bp4d | disfa`` with ``data.synthetic``: write that release at ``root`` unless it exists.
 
@@ -224,9 +242,8 @@ def ensure_synthetic_release(cfg: dict, root: str, progress: bool = True) -> str
     """
     import shutil
 
-    fmt, d = cfg["data"]["format"], cfg["data"]
-    want = {"generator": "mindface_au.data.synthetic_releases", "layout": fmt, "seed": cfg["seed"],
-            "frames": d["synthetic_frames"]}
+    fmt = cfg["data"]["format"]
+    want = _wanted_info(cfg)
     info_path = os.path.join(root, INFO_FILE)
     if os.path.isdir(root) and os.listdir(root):
         if not os.path.isfile(info_path):

@@ -62,20 +62,18 @@ def amp_settings(cfg: dict) -> tuple:
 
 def _prepare_data(cfg: dict, rank: int, wait_s: int = 3600) -> None:
     """Synthetic data, when asked for, is made by rank 0; the other ranks wait for its layout."""
-    from ..data import data_root, ensure_synthetic, is_abaw_root
+    from ..data import data_root, ensure_synthetic, synthetic_ready
 
     if not cfg["data"]["synthetic"]:
         return
     if rank == 0:
         ensure_synthetic(cfg)
         return
-    root = data_root(cfg)
-    splits = (cfg["data"]["train_split"], cfg["data"]["val_split"])
     for _ in range(wait_s):
-        if is_abaw_root(root, splits):
+        if synthetic_ready(cfg):
             return
         time.sleep(1)
-    raise TimeoutError(f"rank {rank}: rank 0 did not create the synthetic data in {root} within {wait_s} s")
+    raise TimeoutError(f"rank {rank}: rank 0 did not create the synthetic data in {data_root(cfg)} within {wait_s} s")
 
 
 def train(cfg: dict, resume: bool = False, progress: bool = True, callbacks: Sequence[Callback] = ()) -> dict:
