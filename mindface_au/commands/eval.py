@@ -9,8 +9,9 @@
 Writes eval_result.json (F1 per AU, and the per-AU best thresholds: --threshold eval_result.json
 reuses them) and eval_f1_per_au.png to --out. A checkpoint with the intensity head (model.intensity)
 on a split with intensity labels (DISFA, BP4D's FERA AUs) also gets ICC(3,1), PCC and MAE per AU:
-printed after the F1 table, under "intensity" in the JSON, charted in eval_intensity_per_au.png. A checkpoint trained on a device this machine lacks
-(e.g. Ascend) runs on the available one, with a notice.
+printed after the F1 table, under "intensity" in the JSON, charted in eval_intensity_per_au.png.
+A checkpoint trained on a device this machine lacks (e.g. Ascend) runs on the available one, with
+a notice.
 """
 import os
 

@@ -128,7 +128,8 @@ def read_index(cfg: dict, which: str = "train", split: Optional[str] = None, lis
 
 
 __all__ = ["read_bp4d", "read_disfa", "read_megraphau_list", "fold_subjects", "select_fold", "recipe_aus",
-           "make_synthetic_bp4d", "make_synthetic_disfa", "ensure_synthetic", "synthetic_ready", "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file",
-           "write_list_file", "read_index", "data_root", "FrameIndex", "ReadReport", "concat_indexes", "AnnotationError",
-           "NotAbawLayoutError", "is_abaw_root", "parse_annotation_bytes", "parse_annotation_file", "make_folds",
-           "read_image_folders"]
+           "make_synthetic_bp4d", "make_synthetic_disfa", "ensure_synthetic", "synthetic_ready",
+           "make_synthetic_affwild2", "read_abaw_split", "read_abaw", "read_list_file", "write_list_file",
+           "read_index", "data_root", "FrameIndex", "ReadReport", "concat_indexes", "AnnotationError",
+           "NotAbawLayoutError", "is_abaw_root", "parse_annotation_bytes", "parse_annotation_file",
+           "make_folds", "read_image_folders"]

@@ -14,5 +14,6 @@ from .ops import eval_transforms, normalize_op, train_transforms
 from .sampler import ResampleSampler
 from .source import JpegSource, UnreadableImageReport, UnreadableImagesError, frame_targets
 
-__all__ = ["build_train_dataset", "build_eval_dataset", "make_dataset", "check_intensity_labels", "frame_targets", "train_transforms", "eval_transforms",
-           "normalize_op", "ResampleSampler", "JpegSource", "UnreadableImageReport", "UnreadableImagesError"]
+__all__ = ["build_train_dataset", "build_eval_dataset", "make_dataset", "check_intensity_labels", "frame_targets",
+           "train_transforms", "eval_transforms", "normalize_op", "ResampleSampler", "JpegSource",
+           "UnreadableImageReport", "UnreadableImagesError"]

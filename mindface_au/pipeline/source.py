@@ -1,9 +1,9 @@
 """The random-access source of the input pipeline: raw JPEG bytes + labels of a :class:`~mindface_au.data.FrameIndex`.
 
 ``GeneratorDataset(JpegSource(index))`` yields, per frame, ``(image uint8 (L,) JPEG bytes, label
-float32 (n,))`` (n: the index's AUs), or with ``intensity=True`` a (2n,) target, the occurrence labels
-then the 0-5 intensities (-1 = not coded; :func:`frame_targets`); decoding and augmentation run after it as MindSpore vision ops
-(:mod:`mindface_au.pipeline.ops`).
+float32 (n,))`` (n: the index's AUs), or with ``intensity=True`` a (2n,) target, the occurrence
+labels then the 0-5 intensities (-1 = not coded; :func:`frame_targets`); decoding and augmentation
+run after it as MindSpore vision ops (:mod:`mindface_au.pipeline.ops`).
 
 Unreadable images never stop a run: the source checks each file it reads (a reduced-size
 OpenCV decode, ~0.04 ms at 112x112; MindSpore's decoder can crash the process on some corrupt
