@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -12,7 +12,7 @@ import pandas as pd
 
 from .options import InferOptions, InputResult
 from .overlay import OverlayVideoWriter, draw_face, draw_no_face
-from .predictor import AUPredictor
+from .predictor import AUOutputs, AUPredictor
 from .table import CsvLayout, empty_table, make_table, round_like_csv
 
 
@@ -68,11 +68,11 @@ class FrameBatcher:
             return
         records = self.pending
         t0 = time.perf_counter()
-        ok, p, d, r = self._predict(records)
+        ok, outputs = self._predict(records)
         _add_seconds(self.result, "network", t0)
         t0 = time.perf_counter()
-        self.sink.write_table(self._table(records, ok, p, d, r))
-        self._write_images(records, p, d, r)
+        self.sink.write_table(self._table(records, ok, outputs))
+        self._write_images(records, outputs)
         if self.names is not None:
             for r in records:
                 self.names.pop(r.frame_idx, None)
@@ -82,29 +82,31 @@ class FrameBatcher:
         _add_seconds(self.result, "writing", t0)
         self.pending, self.n_crops = [], 0
 
-    def _predict(self, records) -> tuple:
-        """``(ok, probs, decisions, intensity)``: (N,) bool, face found; (N, C) each, NaN rows where no
-        face; ``intensity`` None for a model without the intensity head."""
+    def _predict(self, records) -> Tuple[np.ndarray, AUOutputs]:
+        """``(ok, outputs)``: (N,) bool, face found; :class:`AUOutputs` of N rows (probabilities,
+        decisions, intensities or None without the intensity head), NaN rows where no face."""
         ok = np.array([r.success == 1 for r in records])
         outputs = self.predictor.predict_outputs([r.crop for r in records if r.success])
-        n_aus = len(self.predictor.au_names)
-        p, d = np.full((len(records), n_aus), np.nan), np.full((len(records), n_aus), np.nan)
-        p[ok], d[ok] = outputs.probs, outputs.decisions
-        r = None
-        if outputs.intensity is not None:
-            r = np.full((len(records), n_aus), np.nan)
-            r[ok] = outputs.intensity
-        return ok, p, d, r
 
-    def _table(self, records, ok: np.ndarray, p: np.ndarray, d: np.ndarray, r: Optional[np.ndarray]) -> pd.DataFrame:
+        def all_rows(values):
+            if values is None:
+                return None
+            full = np.full((len(records), len(self.predictor.au_names)), np.nan)
+            full[ok] = values
+            return full
+
+        return ok, AUOutputs(*(all_rows(v) for v in outputs))
+
+    def _table(self, records, ok: np.ndarray, outputs: AUOutputs) -> pd.DataFrame:
         extra = {}
         if self.names is not None:
             extra["file"] = [os.path.basename(self.names.get(rec.frame_idx, "")) for rec in records]
         return make_table(self.layout, [rec.frame_idx for rec in records], [rec.timestamp for rec in records],
                           [rec.face_id for rec in records], [rec.confidence for rec in records], ok.astype(np.int64),
-                          p, d, extra, where=self.result.csv_path or self.result.name, intensity=r)
+                          outputs.probs, outputs.decisions, extra, where=self.result.csv_path or self.result.name,
+                          intensity=outputs.intensity)
 
-    def _write_images(self, records, p: np.ndarray, d: np.ndarray, r: Optional[np.ndarray]) -> None:
+    def _write_images(self, records, outputs: AUOutputs) -> None:
         """The aligned crops (``--save-aligned``) and the overlay frames (``--overlay``)."""
         if not self.opts.out_dir:
             return
@@ -116,8 +118,9 @@ class FrameBatcher:
                 cv2.imwrite(path, cv2.cvtColor(record.crop, cv2.COLOR_RGB2BGR))
             if self.opts.overlay:
                 if record.success:
-                    draw_face(record.image, record.face.box, record.face_id, p[i], d[i].astype(np.int64),
-                              self.predictor.au_names, record.face.landmarks, None if r is None else r[i])
+                    draw_face(record.image, record.face.box, record.face_id, outputs.probs[i],
+                              outputs.decisions[i].astype(np.int64), self.predictor.au_names, record.face.landmarks,
+                              None if outputs.intensity is None else outputs.intensity[i])
                 else:
                     draw_no_face(record.image)
                 if i + 1 == len(records) or records[i + 1].frame_idx != record.frame_idx:
