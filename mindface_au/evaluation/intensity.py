@@ -110,7 +110,6 @@ class IntensityScore:
     @classmethod
     def from_dict(cls, d: dict) -> "IntensityScore":
         """The inverse of :meth:`as_dict` (None -> NaN; the means are derived again)."""
-
         return cls(au_names=tuple(d["au_names"]), icc=_from_json(d["icc"]), pcc=_from_json(d["pcc"]),
                    mae=_from_json(d["mae"]), frames=np.asarray(d["frames"], dtype=np.int64))
 
