@@ -1,25 +1,37 @@
-"""The model learns: a CI-sized training run beats the all-positive F1 on held-out synthetic videos.
+"""The model learns: a CI-sized training run ranks held-out synthetic videos better than an untrained
+network does.
 
 Both the full model (LRP + ARL + attention fusion) and the node-only path (ARL, fusion none,
-whose logits come from the AU nodes alone) must clear the all-positive baseline by a margin
-on the validation videos, which no training video shares a scene with.
+whose logits come from the AU nodes alone) are trained 10 epochs; the network of the last epoch
+(``last.ckpt``) then scores the validation videos, which no training video shares a scene with.
 
-The score is the mean F1 at the per-AU best thresholds of the last epoch: on a CI budget the
-probabilities rank the frames well long before they cross 0.5 (F1 at 0.5 lags the loss by many
-epochs, see the README's ablation). A network that has learnt nothing ranks at random, and its
-best-threshold F1 stays at the all-positive level (a threshold near 0 is all-positive), so an
-8-point margin is learning, not threshold search.
+The score is the mean ROC AUC over AUs on those videos: threshold-free, so nothing is tuned on the
+frames it is scored on. Measured here (AMD EPYC, 2 cores), at the last epoch:
+
+- trained, 8 runs (4 full, 4 node-only): mean held-out AUC 0.691 ... 0.736 (full 0.698 ... 0.736);
+- untrained (``train.lr=0``, one run each): 0.600 full, 0.468 node-only.
+
+This test used to assert the best-threshold F1 above all-positive by 8 points. The untrained full
+model clears that (+9.6 points: per-AU thresholds searched on the 396 held-out frames find them in
+random features; node-only +5.2), and trained runs scored +7.7 ... +15.5, one of them under the
+bar, so it told neither way. F1 at 0.5 lags far behind at this budget (-7 ... +7 points); the
+README's ablation has the longer runs.
 """
+import numpy as np
 import pytest
 
+import mindspore as ms
+
+from mindface_au import build_model
+from mindface_au.checkpoint import load_checkpoint
 from mindface_au.config import load_config
 from mindface_au.engine.ablation import read_epochs
+from mindface_au.engine.evaluator import predict_probs
 from mindface_au.engine.trainer import train
+from mindface_au.pipeline import build_eval_dataset
 
-# best-threshold mean F1 must exceed the all-positive mean F1 by 8 points. Measured once here
-# (10 epochs): full model 45.1 and node-only 43.6 against an all-positive 32.4 (F1 at 0.5:
-# 30.3 and 28.5, still below it at this budget).
-MARGIN = 0.08
+# Between the untrained networks (0.600 at most) and the trained runs (0.691 at least), measured above.
+MIN_HELD_OUT_AUC = 0.65
 EPOCHS = 10
 
 
@@ -36,6 +48,26 @@ def learning_config(data_root, work_dir, **sets):
     return load_config(None, [f"{k}={v}" for k, v in base.items()])
 
 
+def held_out_auc(cfg, work_dir) -> float:
+    """Mean ROC AUC over AUs of the last epoch's network (``last.ckpt``: the weights of a training
+    state, without its optimiser buffers) on the validation videos (frames coded for that AU)."""
+    from sklearn.metrics import roc_auc_score
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    net = build_model(cfg)
+    params, _ = load_checkpoint(f"{work_dir}/last.ckpt")
+    weights = net.parameters_dict()
+    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in weights}, strict_load=True)
+    probs, labels = predict_probs(net, build_eval_dataset(cfg)[0], progress=False)
+    aucs = []
+    for j in range(labels.shape[1]):
+        coded = labels[:, j] >= 0
+        if len(np.unique(labels[coded, j])) == 2:
+            aucs.append(roc_auc_score(labels[coded, j], probs[coded, j]))
+    assert len(aucs) >= labels.shape[1] // 2, aucs
+    return float(np.mean(aucs))
+
+
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     return str(tmp_path_factory.mktemp("learning") / "affwild2")
@@ -46,13 +78,15 @@ def data_root(tmp_path_factory):
     ("full", {}),
     ("node_only", {"model.lrp.enabled": False, "model.fusion.kind": "none"}),
 ])
-def test_training_beats_all_positive_on_held_out_videos(name, sets, data_root, tmp_path):
+def test_training_ranks_held_out_videos_above_an_untrained_network(name, sets, data_root, tmp_path):
     work = str(tmp_path / name)
-    train(learning_config(data_root, work, **sets), progress=False)
+    cfg = learning_config(data_root, work, **sets)
+    train(cfg, progress=False)
     epochs = read_epochs(work)
     assert len(epochs) == EPOCHS
-    last = epochs[-1]
-    assert last["loss"] < epochs[0]["loss"]
-    assert last["best_threshold_mean_f1"] > last["all_positive_mean_f1"] + MARGIN, (
-        f"{name}: best-threshold mean F1 {last['best_threshold_mean_f1']:.3f} vs all-positive "
-        f"{last['all_positive_mean_f1']:.3f}; per epoch {[round(r['best_threshold_mean_f1'], 3) for r in epochs]}")
+    assert epochs[-1]["loss"] < epochs[0]["loss"]
+    auc = held_out_auc(cfg, work)
+    print(f"{name}: mean held-out AUC {auc:.3f}")  # shown by pytest -rP
+    margins = [round(100 * (r["best_threshold_mean_f1"] - r["all_positive_mean_f1"]), 1) for r in epochs]
+    assert auc > MIN_HELD_OUT_AUC, (f"{name}: mean held-out AUC {auc:.3f}; per epoch, best-threshold F1 minus "
+                                    f"all-positive (points): {margins}")

@@ -24,6 +24,7 @@ from ..evaluation.intensity import (INTENSITY_KEYS, format_intensity_table, inte
 from ..plots import plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text, read_jsonl
 from .evaluator import predict_outputs, predict_probs
+from .predict import sigmoid_cell
 from .optim import lr_schedule
 from .state import LAST, save_best, save_training_state, selection_score, trained_on
 
@@ -153,6 +154,7 @@ class TrainingLoop(Callback):
         self._t0 = time.time()
         self._epoch_images = 0
         self.stopped = False
+        self.val_cell = None  # WithSigmoid(net) for validation, built at the first evaluation
 
     def _lr_at(self, global_step: int) -> float:
         return float(self.lr[min(global_step, len(self.lr) - 1)])
@@ -214,10 +216,12 @@ class TrainingLoop(Callback):
         intensity labels)."""
         show = self.progress and self.is_writer
         threshold = self.cfg["eval"]["threshold"]
+        if self.val_cell is None:  # one wrapper for the run: GRAPH_MODE compiles it once, not each epoch
+            self.val_cell = sigmoid_cell(self.net)
         if not getattr(self.net, "use_intensity", False):
-            probs, labels = predict_probs(self.net, self.val_dataset, desc=f"eval {epoch}", progress=show)
+            probs, labels = predict_probs(self.val_cell, self.val_dataset, desc=f"eval {epoch}", progress=show)
             return score(probs, labels, threshold).as_dict()
-        pred = predict_outputs(self.net, self.val_dataset, desc=f"eval {epoch}", progress=show)
+        pred = predict_outputs(self.val_cell, self.val_dataset, desc=f"eval {epoch}", progress=show)
         result = score(pred["probs"], pred["labels"], threshold).as_dict()
         scored = score_labelled_intensity(pred["intensity"], pred["intensity_labels"], config_au_names(self.cfg))
         return dict(result, **intensity_metrics(scored))

@@ -22,7 +22,8 @@ from .predict import cell_forward, sigmoid_cell
 
 
 def predict_outputs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True) -> dict:
-    """The network over a dataset of (image, target) batches, in order.
+    """The network over a dataset of (image, target) batches, in order (``net``: a network, or the
+    :func:`~.predict.sigmoid_cell` of one, reused across calls so that GRAPH_MODE compiles it once).
 
     Returns ``{'probs' (N, n) float32, 'labels' (N, n) int8}``; for a network with the intensity head
     (its dataset yields (B, 2n) targets, :mod:`mindface_au.outputs`) also ``'intensity'`` (N, n) float32

@@ -45,9 +45,16 @@ def predict_array(forward: Forward, x: np.ndarray, batch_size: int = 64, pad_las
 
 def sigmoid_cell(net):
     """``WithSigmoid(net)`` in eval mode: (B, 3, S, S) Tensor -> (B, n) probabilities (with the intensity
-    head (B, 2n): the probabilities, then the intensities)."""
+    head (B, 2n): the probabilities, then the intensities).
+
+    ``net`` already a ``WithSigmoid`` is put back into eval mode and returned itself: GRAPH_MODE compiles
+    a Cell once per input shape, and a new wrapper per call (each epoch's validation) would compile again.
+    """
     from ..models import WithSigmoid
 
+    if isinstance(net, WithSigmoid):
+        net.set_train(False)
+        return net
     net.set_train(False)
     cell = WithSigmoid(net)
     cell.set_train(False)
