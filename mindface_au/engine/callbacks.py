@@ -24,8 +24,8 @@ from ..evaluation.intensity import (INTENSITY_KEYS, format_intensity_table, inte
 from ..plots import plot_curves, plot_f1_bars
 from ..fileio import atomic_write_text, read_jsonl
 from .evaluator import predict_outputs, predict_probs
-from .predict import sigmoid_cell
 from .optim import lr_schedule
+from .predict import sigmoid_cell
 from .state import LAST, save_best, save_training_state, selection_score, trained_on
 
 

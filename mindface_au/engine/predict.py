@@ -52,10 +52,9 @@ def sigmoid_cell(net):
     """
     from ..models import WithSigmoid
 
-    if isinstance(net, WithSigmoid):
-        net.set_train(False)
-        return net
     net.set_train(False)
+    if isinstance(net, WithSigmoid):
+        return net
     cell = WithSigmoid(net)
     cell.set_train(False)
     return cell
