@@ -8,8 +8,10 @@ whose logits come from the AU nodes alone) are trained 10 epochs; the network of
 The score is the mean ROC AUC over AUs on those videos: threshold-free, so nothing is tuned on the
 frames it is scored on. Measured here (AMD EPYC, 2 cores), at the last epoch:
 
-- trained, 8 runs (4 full, 4 node-only): mean held-out AUC 0.691 ... 0.736 (full 0.698 ... 0.736);
-- untrained (``train.lr=0``, one run each): 0.600 full, 0.468 node-only.
+- trained, 5 runs each: full 0.698 ... 0.747, node-only 0.677 ... 0.722;
+- untrained (``train.lr=0``, one run each): full 0.600, node-only 0.468.
+
+Each bar lies about halfway between its untrained and its worst trained network.
 
 This test used to assert the best-threshold F1 above all-positive by 8 points. The untrained full
 model clears that (+9.6 points: per-AU thresholds searched on the 396 held-out frames find them in
@@ -29,9 +31,8 @@ from mindface_au.engine.ablation import read_epochs
 from mindface_au.engine.evaluator import predict_probs
 from mindface_au.engine.trainer import train
 from mindface_au.pipeline import build_eval_dataset
+from mindface_au.weights import load_into
 
-# Between the untrained networks (0.600 at most) and the trained runs (0.691 at least), measured above.
-MIN_HELD_OUT_AUC = 0.65
 EPOCHS = 10
 
 
@@ -56,8 +57,8 @@ def held_out_auc(cfg, work_dir) -> float:
     ms.set_context(mode=ms.GRAPH_MODE)
     net = build_model(cfg)
     params, _ = load_checkpoint(f"{work_dir}/last.ckpt")
-    weights = net.parameters_dict()
-    ms.load_param_into_net(net, {k: v for k, v in params.items() if k in weights}, strict_load=True)
+    own = net.parameters_dict()
+    load_into(net, {k: v for k, v in params.items() if k in own}, strict=True)  # every network weight
     probs, labels = predict_probs(net, build_eval_dataset(cfg)[0], progress=False)
     aucs = []
     for j in range(labels.shape[1]):
@@ -74,11 +75,11 @@ def data_root(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,sets", [
-    ("full", {}),
-    ("node_only", {"model.lrp.enabled": False, "model.fusion.kind": "none"}),
+@pytest.mark.parametrize("name,sets,min_auc", [
+    ("full", {}, 0.65),  # untrained 0.600, trained 0.698 at least (above)
+    ("node_only", {"model.lrp.enabled": False, "model.fusion.kind": "none"}, 0.58),  # 0.468 / 0.677
 ])
-def test_training_ranks_held_out_videos_above_an_untrained_network(name, sets, data_root, tmp_path):
+def test_training_ranks_held_out_videos_above_an_untrained_network(name, sets, min_auc, data_root, tmp_path):
     work = str(tmp_path / name)
     cfg = learning_config(data_root, work, **sets)
     train(cfg, progress=False)
@@ -88,5 +89,5 @@ def test_training_ranks_held_out_videos_above_an_untrained_network(name, sets, d
     auc = held_out_auc(cfg, work)
     print(f"{name}: mean held-out AUC {auc:.3f}")  # shown by pytest -rP
     margins = [round(100 * (r["best_threshold_mean_f1"] - r["all_positive_mean_f1"]), 1) for r in epochs]
-    assert auc > MIN_HELD_OUT_AUC, (f"{name}: mean held-out AUC {auc:.3f}; per epoch, best-threshold F1 minus "
+    assert auc > min_auc, (f"{name}: mean held-out AUC {auc:.3f}; per epoch, best-threshold F1 minus "
                                     f"all-positive (points): {margins}")
