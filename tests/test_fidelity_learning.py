@@ -90,4 +90,4 @@ def test_training_ranks_held_out_videos_above_an_untrained_network(name, sets, m
     print(f"{name}: mean held-out AUC {auc:.3f}")  # shown by pytest -rP
     margins = [round(100 * (r["best_threshold_mean_f1"] - r["all_positive_mean_f1"]), 1) for r in epochs]
     assert auc > min_auc, (f"{name}: mean held-out AUC {auc:.3f}; per epoch, best-threshold F1 minus "
-                                    f"all-positive (points): {margins}")
+                           f"all-positive (points): {margins}")
