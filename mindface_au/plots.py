@@ -374,6 +374,27 @@ def plot_pretrain_curves(records: Sequence[dict], path: str) -> str:
     return path
 
 
+def plot_probe(rows: Sequence[dict], au_names: Sequence[str], path: str) -> str:
+    """Linear probe (:mod:`mindface_au.engine.probe`): held-out ROC AUC per AU, one subplot per feature
+    set, one bar per backbone init (label: its file name), chance (0.5) dashed; NaN AUs are left empty."""
+    import os
+
+    sets = list(rows[0]["per_au_auc"]) if rows else []
+    with saved_figure(path, max(7.0, 0.7 * len(au_names) + 5), 3.4 * max(1, len(sets))) as fig:
+        for ax, name in zip(fig.subplots(len(sets), 1, squeeze=False)[:, 0], sets):
+            groups = {}
+            for r in rows:
+                label = os.path.basename(r["init"]) + f" (mean {r['mean_auc'][name]:.3f})"
+                groups[label] = np.array([np.nan if v is None else v for v in r["per_au_auc"][name]], np.float64)
+            x = _grouped_bars(ax, groups)
+            ax.axhline(0.5, color="grey", ls="--", lw=1, label="chance")
+            ax.set_xticks(x, list(au_names))
+            ax.set_ylim(0, 1)
+            _finish(ax, f"linear probe on the frozen backbone: {name}", None, "held-out ROC AUC",
+                    legend={"fontsize": "small", "loc": "upper left", "bbox_to_anchor": (1.0, 1.0)}, grid=True)
+    return path
+
+
 def plot_cv_f1(per_fold_f1: Mapping[str, Sequence[float]], au_names: Sequence[str], path: str,
                title: str = "3-fold cross-validation: F1 per AU") -> str:
     """Cross-validation F1 (x100): grouped bars per AU, one member per fold ({fold label: (C,) F1 in
@@ -409,5 +430,5 @@ def plot_memory(series: Mapping[str, Sequence[Sequence[float]]], path: str,
     return path
 
 __all__ = ["au_labels", "plot_ablation", "plot_au_timeline", "plot_curves", "plot_cv_f1", "plot_f1_bars",
-           "plot_folds", "plot_image_grid", "plot_intensity_bars", "plot_memory", "plot_positive_rates", "plot_pretrain_curves",
-           "plot_sweep", "saved_figure"]
+           "plot_folds", "plot_image_grid", "plot_intensity_bars", "plot_memory", "plot_positive_rates",
+           "plot_pretrain_curves", "plot_probe", "plot_sweep", "saved_figure"]

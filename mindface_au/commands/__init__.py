@@ -28,6 +28,7 @@ COMMANDS = {
     "cv": ("cv", "3-fold subject cross-validation of a BP4D / DISFA recipe: per-AU F1 table per fold and mean"),
     "ablation": ("ablation", "train the rows of the paper's ablation (Table 3)"),
     "pretrain": ("pretrain", "pretrain an IResNet for face recognition (ArcFace) on an identity folder"),
+    "probe": ("probe", "linear probe: the AU information in a backbone init's frozen features (held-out AUC)"),
 }
 
 

@@ -8,7 +8,8 @@ no MindSpore: running networks over a split is
 """
 from .ensemble import AUTHORS_WEIGHTS, normalise_weights, weighted_mean
 from .evaluate import evaluate_predictions
-from .metrics import all_positive_f1, best_thresholds, binarize, binary_f1, f1_over_grid, f1_per_au, mean_f1
+from .metrics import (all_positive_f1, best_thresholds, binarize, binary_f1, f1_over_grid, f1_per_au, mean_f1,
+                      roc_auc_per_au)
 from .predictions import load_predictions, save_predictions
 from .scoring import AUScore, score
 from .report import format_f1_table
@@ -24,7 +25,7 @@ __all__ = [
     "AUTHORS_WEIGHTS", "normalise_weights", "weighted_mean",
     "evaluate_predictions",
     "all_positive_f1", "best_thresholds", "binarize", "binary_f1", "f1_over_grid",
-    "f1_per_au", "mean_f1",
+    "f1_per_au", "mean_f1", "roc_auc_per_au",
     "load_predictions", "save_predictions",
     "AUScore", "score",
     "format_f1_table",

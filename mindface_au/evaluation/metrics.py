@@ -1,4 +1,5 @@
-"""Per-AU F1 (the ABAW metric) and per-AU threshold search (:func:`mindface_au.evaluation.score` combines them).
+"""Per-AU F1 (the ABAW metric), per-AU threshold search (:func:`mindface_au.evaluation.score` combines them)
+and per-AU ROC AUC (threshold-free).
 
 Conventions used everywhere in :mod:`mindface_au.evaluation`:
 
@@ -156,3 +157,18 @@ def best_thresholds(probs, labels, grid: Iterable[float] = THRESHOLD_GRID) -> Tu
     table = f1_over_grid(probs, labels, g)
     best = np.argmax(table, axis=0)  # first maximum = lowest threshold
     return g[best].copy(), table[best, np.arange(table.shape[1])]
+
+
+def roc_auc_per_au(scores, labels) -> np.ndarray:
+    """Threshold-free ranking quality per AU: (C,) float64 ROC AUC of ``scores`` (N, C) against ``labels``
+    (N, C) in {-1, 0, 1} over the frames coded for that AU (label >= 0); NaN for an AU whose coded frames
+    are all of one class. 0.5 is chance, 1 a perfect ranking."""
+    from sklearn.metrics import roc_auc_score
+
+    p, y = check_probs_labels(scores, labels, "scores")
+    out = np.full(p.shape[1], np.nan)
+    for j in range(p.shape[1]):
+        coded = y[:, j] >= 0
+        if len(np.unique(y[coded, j])) == 2:
+            out[j] = roc_auc_score(y[coded, j], p[coded, j])
+    return out

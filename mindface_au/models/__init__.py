@@ -5,7 +5,7 @@ Building a registered name with its defaults and weights is :mod:`mindface_au.fa
 """
 from .registry import ModelDefaults, list_models, model_defaults, model_entrypoint, register_model
 from . import iresnet  # noqa: F401  (registers the backbones)
-from .au_net import AUNet, WithSigmoid
+from .au_net import AUNet, PooledFeatures, WithSigmoid
 
-__all__ = ["AUNet", "WithSigmoid", "ModelDefaults", "list_models", "model_defaults", "model_entrypoint",
-           "register_model"]
+__all__ = ["AUNet", "PooledFeatures", "WithSigmoid", "ModelDefaults", "list_models", "model_defaults",
+           "model_entrypoint", "register_model"]

@@ -184,6 +184,19 @@ class WithSigmoid(nn.Cell):
         return ops.concat((ops.sigmoid(out[:, :self.num_aus]), out[:, self.num_aus:]), axis=-1)
 
 
+class PooledFeatures(nn.Cell):
+    """A backbone's features for probing: (B, 3, S, S) -> (feature map averaged over its positions
+    (B, C), embedding (B, d))."""
+
+    def __init__(self, backbone: nn.Cell):
+        super().__init__(auto_prefix=False)  # keep the backbone's parameter names
+        self.backbone = backbone
+
+    def construct(self, x):
+        fmap, emb = self.backbone(x)
+        return fmap.mean(axis=(2, 3)), emb
+
+
 FUSIONS = {"fixed": FixedFusion, "attention": AttentionFusion}
 
 
