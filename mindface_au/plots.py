@@ -376,15 +376,18 @@ def plot_pretrain_curves(records: Sequence[dict], path: str) -> str:
 
 def plot_probe(rows: Sequence[dict], au_names: Sequence[str], path: str) -> str:
     """Linear probe (:mod:`mindface_au.engine.probe`): held-out ROC AUC per AU, one subplot per feature
-    set, one bar per backbone init (label: its file name), chance (0.5) dashed; NaN AUs are left empty."""
+    set, one bar per backbone init (label: its number and file name), chance (0.5) dashed; NaN AUs are
+    left empty."""
     import os
 
-    sets = list(rows[0]["per_au_auc"]) if rows else []
-    with saved_figure(path, max(7.0, 0.7 * len(au_names) + 5), 3.4 * max(1, len(sets))) as fig:
+    if not rows:
+        raise ValueError("no probe rows to plot")
+    sets = list(rows[0]["per_au_auc"])
+    with saved_figure(path, max(7.0, 0.7 * len(au_names) + 5), 3.4 * len(sets)) as fig:
         for ax, name in zip(fig.subplots(len(sets), 1, squeeze=False)[:, 0], sets):
             groups = {}
-            for r in rows:
-                label = os.path.basename(r["init"]) + f" (mean {r['mean_auc'][name]:.3f})"
+            for k, r in enumerate(rows, start=1):
+                label = f"{k}: {os.path.basename(r['init'])} (mean {r['mean_auc'][name]:.3f})"
                 groups[label] = np.array([np.nan if v is None else v for v in r["per_au_auc"][name]], np.float64)
             x = _grouped_bars(ax, groups)
             ax.axhline(0.5, color="grey", ls="--", lw=1, label="chance")

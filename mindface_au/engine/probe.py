@@ -15,6 +15,7 @@ score *below* a random one: the question the Table 3 study's "+ face pretraining
 """
 from __future__ import annotations
 
+import os
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -56,17 +57,14 @@ def fit_probe(train_x, train_y, val_x, val_y) -> np.ndarray:
 
     from ..evaluation import roc_auc_per_au
 
-    scores = np.zeros(val_y.shape, np.float64)
-    for j in range(train_y.shape[1]):
+    one_class = np.array([len(np.unique(train_y[train_y[:, j] >= 0, j])) < 2 for j in range(train_y.shape[1])])
+    scores = np.zeros(val_y.shape, np.float64)  # an AU with nothing to fit keeps a constant score
+    for j in np.flatnonzero(~one_class):
         coded = train_y[:, j] >= 0
-        if len(np.unique(train_y[coded, j])) < 2:
-            scores[:, j] = 0.0  # no ranking: every validation frame the same score (AUC 0.5 or NaN)
-            continue
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
         model.fit(train_x[coded], train_y[coded, j])
         scores[:, j] = model.predict_proba(val_x)[:, 1]
     auc = roc_auc_per_au(scores, val_y)
-    one_class = [len(np.unique(train_y[train_y[:, j] >= 0, j])) < 2 for j in range(train_y.shape[1])]
     auc[one_class] = np.nan
     return auc
 
@@ -97,8 +95,6 @@ def probe_init(cfg: dict, init: str, seed: int = 0, progress: bool = False) -> D
 
 def linear_probe(cfg: dict, inits: Sequence[str], seed: int = 0, progress: bool = True) -> List[Dict]:
     """:func:`probe_init` for each of ``inits`` on the data of ``cfg`` (every init checked to exist first)."""
-    import os
-
     missing = [i for i in inits if i != RANDOM and not os.path.isfile(i)]
     if missing:
         raise FileNotFoundError(f"probe init: file not found: {missing[0]}")
