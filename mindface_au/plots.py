@@ -387,11 +387,12 @@ def plot_probe(rows: Sequence[dict], au_names: Sequence[str], path: str) -> str:
         for ax, name in zip(fig.subplots(len(sets), 1, squeeze=False)[:, 0], sets):
             groups = {}
             for k, r in enumerate(rows, start=1):
-                label = f"{k}: {os.path.basename(r['init'])} (mean {r['mean_auc'][name]:.3f})"
+                mean = "n/a" if r["mean_auc"][name] is None else f"{r['mean_auc'][name]:.3f}"
+                label = f"{k}: {os.path.basename(r['init'])} (mean {mean})"
                 groups[label] = np.array([np.nan if v is None else v for v in r["per_au_auc"][name]], np.float64)
             x = _grouped_bars(ax, groups)
             ax.axhline(0.5, color="grey", ls="--", lw=1, label="chance")
-            ax.set_xticks(x, list(au_names))
+            ax.set_xticks(x, au_labels(len(x), au_names))
             ax.set_ylim(0, 1)
             _finish(ax, f"linear probe on the frozen backbone: {name}", None, "held-out ROC AUC",
                     legend={"fontsize": "small", "loc": "upper left", "bbox_to_anchor": (1.0, 1.0)}, grid=True)

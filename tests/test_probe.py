@@ -4,6 +4,8 @@ import json
 import numpy as np
 import pytest
 
+from mindface_au.config import load_config
+from mindface_au.data import read_index
 from mindface_au.engine.probe import fit_probe
 from mindface_au.evaluation import roc_auc_per_au
 
@@ -23,10 +25,11 @@ def test_roc_auc_per_au_by_hand_with_uncoded_frames_and_one_class_aus():
 def test_the_probe_finds_a_feature_that_carries_the_labels_and_not_noise():
     rng = np.random.default_rng(0)
     y = (rng.random((800, 3)) < 0.4).astype(np.int8)
-    y[:, 2] = 0  # one class only: NaN
     noise = rng.standard_normal((800, 6))
     informative = noise.copy()
     informative[:, :2] += 2.0 * y[:, :2]  # columns 0, 1 carry AU 0, 1
+    y[:400, 2] = 0  # AU 2: one class among the training frames (both in validation): not scored, NaN
+    y[:100, 0] = -1  # not coded: left out of AU 0's fit (as labels they would break the binary fit)
     tr, va = slice(0, 400), slice(400, 800)
     carried = fit_probe(informative[tr], y[tr], informative[va], y[va])
     chance = fit_probe(noise[tr], y[tr], noise[va], y[va])
@@ -54,3 +57,14 @@ def test_probe_command_writes_a_row_per_init_and_names_a_missing_file(tmp_path, 
 
     bad = run_command("probe", *args, "--init", str(tmp_path / "missing.ckpt"), "--out", str(out))
     assert bad.returncode == 2 and f"probe init: file not found: {tmp_path / 'missing.ckpt'}" in bad.stderr
+
+    # a DISFA release with the intensity head: the format's own folds, and only the 8 occurrence labels
+    disfa = {"model.intensity": "true", "data.format": "disfa", "data.aus": "disfa8", "data.root": tmp_path / "disfa",
+             "data.synthetic": "true", "data.synthetic_frames": 12, "data.rare_aus": "[]", "data.num_workers": 1}
+    disfa_args = [a for s in [*TINY_SETS, *(f"{k}={v}" for k, v in disfa.items())] for a in ("--set", s)]
+    res = run_command("probe", *disfa_args, "--init", "random", "--out", str(tmp_path / "disfa_probe"), "--no-progress")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    row, = json.load(open(tmp_path / "disfa_probe" / "probe.json"))
+    assert all(len(v) == 8 for v in row["per_au_auc"].values())
+    cfg = load_config(None, [f"{k}={v}" for k, v in disfa.items()])
+    assert (row["train_frames"], row["val_frames"]) == (len(read_index(cfg, "train")), len(read_index(cfg, "val")))

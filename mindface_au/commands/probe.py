@@ -20,7 +20,6 @@ def main(argv=None) -> int:
     p.add_argument("--init", action="append", required=True,
                    help="backbone init: a checkpoint (converted, pretrained, or a whole AU network) or 'random' "
                         "(repeatable)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the 'random' init")
     p.add_argument("--out", default="work_dirs/probe", help="folder for probe.json, probe.md, probe.png")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -34,7 +33,7 @@ def main(argv=None) -> int:
     from ..plots import plot_probe
 
     ensure_synthetic(cfg, progress=not args.no_progress)
-    rows = linear_probe(cfg, args.init, args.seed, progress=not args.no_progress)
+    rows = linear_probe(cfg, args.init, progress=not args.no_progress)  # 'random': the config's seed
     os.makedirs(args.out, exist_ok=True)
     table = probe_table(rows)
     atomic_write_text(os.path.join(args.out, "probe.json"), json.dumps(rows, indent=1) + "\n")

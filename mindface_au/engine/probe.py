@@ -2,7 +2,7 @@
 
 For each backbone init (a file that ``model.backbone_init`` loads: a converted or face-pretrained
 backbone, or a whole AU network's checkpoint, whose backbone part is taken; or ``random``: the
-initialisation of ``seed``) the backbone of ``cfg['model']`` runs frozen (eval mode) over the config's
+initialisation of the config's ``seed``) the backbone of ``cfg['model']`` runs frozen (eval mode) over the config's
 training and validation splits (evaluation transforms: resize and centre crop). Per AU, a logistic
 regression (scikit-learn, standardised features) is fitted on the training frames and scored by ROC
 AUC on the validation frames (:func:`mindface_au.evaluation.roc_auc_per_au`), on two feature sets:
@@ -42,7 +42,7 @@ def backbone_features(backbone, dataset, progress: bool = False, desc: str = "fe
         embedded.append(emb.asnumpy())
         labels.append(np.asarray(label))
     if not labels:
-        raise ValueError("the dataset of the probe is empty")
+        raise ValueError(f"probe: no frames to compute the {desc} on")
     feats = {"pooled_map": np.concatenate(pooled), "embedding": np.concatenate(embedded)}
     return feats, np.concatenate(labels).astype(np.int8)
 
@@ -69,36 +69,42 @@ def fit_probe(train_x, train_y, val_x, val_y) -> np.ndarray:
     return auc
 
 
-def probe_init(cfg: dict, init: str, seed: int = 0, progress: bool = False) -> Dict:
+def probe_init(cfg: dict, init: str, progress: bool = False) -> Dict:
     """One row of the probe: ``{'init', 'train_frames', 'val_frames', 'per_au_auc': {feature set: (C,)
-    list}, 'mean_auc': {feature set: float}}`` for the backbone of ``cfg`` started from ``init``."""
-    import mindspore as ms
-
+    list, None where not scored}, 'mean_auc': {feature set: float or None}}`` for the backbone of ``cfg``
+    started from ``init`` (``random``: the initialisation of the config's ``seed``). Only the
+    occurrence labels are probed (a config with the intensity head has its 0-5 labels beside them)."""
+    from ..config import config_au_names
+    from ..data import read_index
     from ..factory import create_model
+    from ..outputs import split_outputs
     from ..pipeline import build_eval_dataset
+    from ..runtime import set_seed
     from ..weights import load_backbone_init
 
-    ms.set_seed(seed)
+    set_seed(cfg["seed"])  # the same random init whatever came before it
     backbone = create_model(cfg["model"]["backbone"], input_size=cfg["model"]["input_size"])
     if init != RANDOM:
         load_backbone_init(backbone, init)
+    n = len(config_au_names(cfg))
     splits = {}
     for part in ("train", "val"):
-        dataset, _ = build_eval_dataset(cfg, split=cfg["data"][f"{part}_split"])
-        splits[part] = backbone_features(backbone, dataset, progress, desc=f"{part} features")
+        dataset, _ = build_eval_dataset(cfg, index=read_index(cfg, part))
+        feats, labels = backbone_features(backbone, dataset, progress, desc=f"{part} features")
+        splits[part] = feats, split_outputs(labels, n)[0]
     (train_feats, train_y), (val_feats, val_y) = splits["train"], splits["val"]
     per_au = {name: fit_probe(train_feats[name], train_y, val_feats[name], val_y) for name in FEATURE_SETS}
     return {"init": init, "train_frames": int(len(train_y)), "val_frames": int(len(val_y)),
             "per_au_auc": {k: [None if np.isnan(v) else float(v) for v in a] for k, a in per_au.items()},
-            "mean_auc": {k: float(np.nanmean(a)) if np.isfinite(a).any() else float("nan") for k, a in per_au.items()}}
+            "mean_auc": {k: float(np.nanmean(a)) if np.isfinite(a).any() else None for k, a in per_au.items()}}
 
 
-def linear_probe(cfg: dict, inits: Sequence[str], seed: int = 0, progress: bool = True) -> List[Dict]:
+def linear_probe(cfg: dict, inits: Sequence[str], progress: bool = True) -> List[Dict]:
     """:func:`probe_init` for each of ``inits`` on the data of ``cfg`` (every init checked to exist first)."""
     missing = [i for i in inits if i != RANDOM and not os.path.isfile(i)]
     if missing:
         raise FileNotFoundError(f"probe init: file not found: {missing[0]}")
-    return [probe_init(cfg, init, seed, progress) for init in inits]
+    return [probe_init(cfg, init, progress) for init in inits]
 
 
 def probe_table(rows: Sequence[Dict]) -> str:
@@ -106,8 +112,8 @@ def probe_table(rows: Sequence[Dict]) -> str:
     lines = ["| backbone init | mean AUC, pooled map | mean AUC, embedding | train / val frames |",
              "|:--|--:|--:|--:|"]
     for r in rows:
-        lines.append(f"| {r['init']} | {r['mean_auc']['pooled_map']:.3f} | {r['mean_auc']['embedding']:.3f} | "
-                     f"{r['train_frames']} / {r['val_frames']} |")
+        means = ["n/a" if r["mean_auc"][k] is None else f"{r['mean_auc'][k]:.3f}" for k in FEATURE_SETS]
+        lines.append(f"| {r['init']} | {means[0]} | {means[1]} | {r['train_frames']} / {r['val_frames']} |")
     return "\n".join(lines)
 
 
