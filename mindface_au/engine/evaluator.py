@@ -21,6 +21,13 @@ from ..outputs import split_outputs
 from .predict import cell_forward, sigmoid_cell
 
 
+def dataset_batches(dataset, desc: str = "eval", progress: bool = True):
+    """The (image (B, 3, S, S) float32, target (B, w)) numpy batches of an evaluation dataset, in order,
+    under a progress bar (``progress``) named ``desc``."""
+    it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
+    return tqdm(it, total=dataset.get_dataset_size(), desc=desc, disable=not progress, leave=False)
+
+
 def predict_outputs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = True) -> dict:
     """The network over a dataset of (image, target) batches, in order (``net``: a network, or the
     :func:`~.predict.sigmoid_cell` of one, reused across calls so that GRAPH_MODE compiles it once).
@@ -32,9 +39,7 @@ def predict_outputs(net: nn.Cell, dataset, desc: str = "eval", progress: bool = 
     cell = sigmoid_cell(net)
     forward = cell_forward(cell)  # the forward of engine.predict, batched by the dataset here
     outputs, targets = [], []
-    total = dataset.get_dataset_size()
-    it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
-    for image, target in tqdm(it, total=total, desc=desc, disable=not progress, leave=False):
+    for image, target in dataset_batches(dataset, desc, progress):
         outputs.append(forward(image))
         targets.append(np.asarray(target))
     if not outputs:

@@ -28,15 +28,14 @@ def backbone_features(backbone, dataset, progress: bool = False, desc: str = "fe
     """The frozen ``backbone`` over a dataset of (image (B, 3, S, S), label (B, C)) batches, in order:
     ``({'pooled_map': (N, C_map), 'embedding': (N, d)} float32, labels (N, C) int8)``."""
     import mindspore as ms
-    from tqdm import tqdm
 
     from ..models import PooledFeatures
+    from .evaluator import dataset_batches
 
     cell = PooledFeatures(backbone)
     cell.set_train(False)
     pooled, embedded, labels = [], [], []
-    it = dataset.create_tuple_iterator(num_epochs=1, output_numpy=True)
-    for image, label in tqdm(it, total=dataset.get_dataset_size(), desc=desc, disable=not progress, leave=False):
+    for image, label in dataset_batches(dataset, desc, progress):
         fmap, emb = cell(ms.Tensor(image))
         pooled.append(fmap.asnumpy())
         embedded.append(emb.asnumpy())
