@@ -34,11 +34,13 @@ def backbone_features(backbone, dataset, progress: bool = False, desc: str = "fe
 
     cell = PooledFeatures(backbone)
     cell.set_train(False)
+    size = dataset.get_batch_size()  # a short batch zero-padded to it: one graph compiled, not one per shape
     pooled, embedded, labels = [], [], []
     for image, label in dataset_batches(dataset, desc, progress):
-        fmap, emb = cell(ms.Tensor(image))
-        pooled.append(fmap.asnumpy())
-        embedded.append(emb.asnumpy())
+        padded = np.concatenate([image, np.zeros((size - len(image),) + image.shape[1:], image.dtype)])
+        fmap, emb = cell(ms.Tensor(padded))
+        pooled.append(fmap.asnumpy()[:len(image)])
+        embedded.append(emb.asnumpy()[:len(image)])
         labels.append(np.asarray(label))
     if not labels:
         raise ValueError(f"probe: no frames to compute the {desc} on")
