@@ -2,8 +2,8 @@
 
 For each backbone init (a file that ``model.backbone_init`` loads: a converted or face-pretrained
 backbone, or a whole AU network's checkpoint, whose backbone part is taken; or ``random``: the
-initialisation of the config's ``seed``) the backbone of ``cfg['model']`` runs frozen (eval mode) over the config's
-training and validation splits (evaluation transforms: resize and centre crop). Per AU, a logistic
+initialisation of the config's ``seed``) the backbone of ``cfg['model']`` runs frozen (eval mode) over
+the config's training and validation splits (evaluation transforms: resize and centre crop). Per AU, a logistic
 regression (scikit-learn, standardised features) is fitted on the training frames and scored by ROC
 AUC on the validation frames (:func:`mindface_au.evaluation.roc_auc_per_au`), on two feature sets:
 
@@ -37,8 +37,11 @@ def backbone_features(backbone, dataset, progress: bool = False, desc: str = "fe
     size = dataset.get_batch_size()  # a short batch zero-padded to it: one graph compiled, not one per shape
     pooled, embedded, labels = [], [], []
     for image, label in dataset_batches(dataset, desc, progress):
-        padded = np.concatenate([image, np.zeros((size - len(image),) + image.shape[1:], image.dtype)])
-        fmap, emb = cell(ms.Tensor(padded))
+        if len(image) < size:
+            image_in = np.concatenate([image, np.zeros((size - len(image),) + image.shape[1:], image.dtype)])
+        else:
+            image_in = image
+        fmap, emb = cell(ms.Tensor(image_in))
         pooled.append(fmap.asnumpy()[:len(image)])
         embedded.append(emb.asnumpy()[:len(image)])
         labels.append(np.asarray(label))
