@@ -145,6 +145,19 @@ def test_a_folder_of_aligned_crops_is_calibration_data(tmp_path):
         path_arrays(str(tmp_path / "crops"), cfg, max_frames=4)  # random pixels hold no face
 
 
+def test_the_frames_read_are_shared_among_the_inputs_by_length(tmp_path):
+    from mindface_au.export.calibration import crops_from_path, frames_per_input
+
+    assert frames_per_input([10, 30], 8) == [2, 6] and frames_per_input([472, 9, 1], 96) == [94, 1, 1]
+    assert frames_per_input([3], 600) == [3]  # never more than an input has
+    a = write_crops(str(tmp_path / "a"))  # 6 crops
+    b = write_crops(str(tmp_path / "b"), n=2)
+    (tmp_path / "inputs.txt").write_text(f"{tmp_path / 'a'}\n{tmp_path / 'b'}\n")
+    # 2 crops asked: 4 frames read, 3 of a's 6 (every second: 0, 2, 4) and 1 of b's 2; then 2 of those 4
+    got = crops_from_path(str(tmp_path / "inputs.txt"), max_frames=2, aligned=True)
+    np.testing.assert_array_equal(got, np.stack([a[0], b[0]]))
+
+
 @pytest.mark.slow
 def test_int8_export_calibrated_on_aligned_crops_needs_no_data_set(tmp_path, trained_ckpt):
     from mindface_au.commands.export import main

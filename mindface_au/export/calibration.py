@@ -55,13 +55,25 @@ def calibration_batches(cfg: dict, n_frames: int = 300, batch_size: int = 16) ->
     return as_batches(x, batch_size)
 
 
-def _source_crops(spec: str, detector, max_frames: int) -> List[np.ndarray]:
-    """Aligned RGB crops of one input (video, image or folder of images), about ``max_frames`` of its frames."""
+#: Frames read per crop asked for: frames without a face (or with a face too small to align) leave
+#: no crop, so twice as many frames are read and the crops then thinned to ``max_frames``.
+READS_PER_CROP = 2
+
+
+def frames_per_input(lengths, budget: int) -> List[int]:
+    """Frames to read from each input, about ``budget`` in all, in proportion to ``lengths`` (the inputs'
+    frame counts), at least one from each and at most its length: ``[10, 30], 8 -> [2, 6]``."""
+    lengths = np.maximum(np.asarray(lengths, dtype=np.int64), 1)
+    share = np.floor(budget * lengths / lengths.sum()).astype(np.int64)
+    return [int(v) for v in np.clip(share, 1, lengths)]
+
+
+def _source_crops(spec: str, expected: int, detector, reads: int) -> List[np.ndarray]:
+    """Aligned RGB crops of at most ``reads`` evenly spaced frames of one input of ``expected`` frames."""
     from ..inference.sources import open_source
     from ..inference.stream import iter_faces
 
-    expected = open_source(spec).expected_frames or 1
-    source = open_source(spec, skip_frames=max(0, expected // max(1, max_frames) - 1))
+    source = open_source(spec, skip_frames=max(0, expected // reads - 1), max_frames=reads)
     return [record.crop for record in iter_faces(source, detector) if record.success]
 
 
@@ -70,19 +82,29 @@ def crops_from_path(path: str, max_frames: int = 300, detector: Optional[str] = 
     """(N, 112, 112, 3) uint8 RGB aligned crops, N <= ``max_frames``, from the images and videos at ``path``.
 
     A folder holding videos is read video by video (:func:`~mindface_au.inference.sources.expand_inputs`),
-    its images as one input; files that are neither are skipped silently. ``aligned``: the images
-    already are aligned crops (no detector). Raises ValueError when no face is found.
+    its images as one input; files that are neither are skipped silently. About
+    ``READS_PER_CROP * max_frames`` frames are read in all, shared among the inputs in proportion to
+    their lengths and evenly spaced inside each (:func:`frames_per_input`), so a folder of many long
+    videos costs what one does. ``aligned``: the images already are aligned crops (no detector).
+    Raises ValueError when no face is found.
     """
     from ..inference.face import create_detector
-    from ..inference.sources import SourceError, SourceWarning, expand_inputs
+    from ..inference.sources import SourceError, SourceWarning, expand_inputs, open_source
 
     face_detector = None if aligned else create_detector(detector)
     crops: List[np.ndarray] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SourceWarning)  # the csv / json files beside the images
+        lengths = {}  # input -> its frame count
         for spec in expand_inputs([path]):
             try:
-                crops.extend(_source_crops(spec, face_detector, max_frames))
+                lengths[spec] = open_source(spec).expected_frames or 1
+            except SourceError:
+                continue
+        reads = frames_per_input(list(lengths.values()), READS_PER_CROP * max_frames) if lengths else []
+        for (spec, expected), n in zip(lengths.items(), reads):
+            try:
+                crops.extend(_source_crops(spec, expected, face_detector, n))
             except SourceError:
                 continue
     if not crops:
