@@ -28,14 +28,26 @@ def au_labels(n: int, au_names: Optional[Sequence[str]] = None) -> List[str]:
     return list(AU_NAMES) if n == len(AU_NAMES) else [f"AU_{j}" for j in range(n)]
 
 
+# Margins in inches (left, right, bottom, top) and the gap between panels (a fraction of a panel's
+# width) of the two figures a training run redraws at each epoch end: a fixed layout draws them in
+# about half the time of the constrained one, which measures every label first.
+CURVES_MARGINS = (0.7, 0.2, 0.55, 0.75, 0.25)  # panels under a title
+BARS_MARGINS = (0.7, 0.2, 0.45, 0.4, 0.2)
+
+
 @contextlib.contextmanager
-def saved_figure(path: str, width: float, height: float) -> Iterator:
-    """Yield a new constrained-layout ``Figure`` of ``width`` x ``height`` inches (100 dpi); once the
-    block ends without an error it is written atomically to ``path``."""
+def saved_figure(path: str, width: float, height: float, margins: Optional[Sequence[float]] = None) -> Iterator:
+    """Yield a new ``Figure`` of ``width`` x ``height`` inches (100 dpi); once the block ends without an
+    error it is written atomically to ``path``. Laid out by matplotlib's constrained layout, or with
+    ``margins`` ((left, right, bottom, top) inches, gap between panels) set by hand."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=100, layout=None if margins else "constrained")
     yield fig
+    if margins:
+        left, right, bottom, top, gap = margins
+        fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                            top=1 - top / height, wspace=gap)
     atomic_savefig(fig, path)
 
 
@@ -81,7 +93,7 @@ def plot_f1_bars(per_au_f1, path: str, title: str = "F1 per AU", reference=None,
     ref = None if reference is None else 100 * np.asarray(reference, dtype=np.float64).reshape(-1)
     if ref is not None and ref.size != f1.size:
         raise ValueError(f"reference has {ref.size} values, expected {f1.size}")
-    with saved_figure(path, 8, 3.6) as fig:
+    with saved_figure(path, 8, 3.6, BARS_MARGINS) as fig:
         ax = fig.subplots()
         x = np.arange(f1.size)
         ax.bar_label(ax.bar(x, f1, color="tab:blue", label="F1"), fmt="%.1f", fontsize=7)
@@ -178,7 +190,7 @@ def plot_curves(log_records: Iterable[dict], path: str, title: str = "training")
     steps = [r for r in records if r.get("type") == "step"]
     epochs = [r for r in records if r.get("type") == "epoch"]
     intensity = any("mean_icc" in r for r in epochs)
-    with saved_figure(path, 16 if intensity else 12, 3.6) as fig:
+    with saved_figure(path, 16 if intensity else 12, 3.6, CURVES_MARGINS) as fig:
         axes = fig.subplots(1, 4 if intensity else 3)
         _plot_step_values(axes[0], axes[1], steps, epochs)
         _plot_epoch_f1(axes[2], epochs)

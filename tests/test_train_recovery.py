@@ -7,7 +7,7 @@ import os
 import pytest
 
 from mindface_au.config import load_config
-from mindface_au.engine.callbacks import JsonlLog, derive_summary, write_run_files
+from mindface_au.engine.callbacks import JsonlLog, derive_summary
 from mindface_au.engine.state import INITIAL_STATE
 from mindface_au.engine.trainer import _adopt_best
 from mindface_au.fileio import atomic_path, atomic_write_text, remove_partial_files
@@ -80,21 +80,6 @@ def test_summary_is_derived_from_the_state_and_best_ckpt():
     old = {k: BEST_META[k] for k in ("epoch", "mean_f1", "per_au_f1", "thresholds")}
     assert set(derive_summary(state, old, cfg)) >= {"best_epoch", "best_mean_f1", "per_au_f1", "thresholds",
                                                     "best_by", "threshold", "epochs_done"}
-
-
-def test_the_per_au_plot_is_redrawn_only_for_a_new_best_or_when_missing(tmp_path):
-    cfg = load_config(None, ["train.epochs=5"])
-    state = dict(INITIAL_STATE, epoch=4, best_epoch=3)
-    records = [{"type": "epoch", "epoch": 3, "global_step": 9, "loss": 1.0, **BEST_META}]
-    png = tmp_path / "f1_per_au.png"
-    write_run_files(str(tmp_path), state, BEST_META, cfg, records, best_changed=False)
-    assert png.stat().st_size > 0  # missing: drawn
-    png.write_bytes(b"kept")
-    summary = write_run_files(str(tmp_path), state, BEST_META, cfg, records, best_changed=False)
-    assert png.read_bytes() == b"kept" and summary["best_epoch"] == 3  # the same best.ckpt: left as it is
-    assert json.load(open(tmp_path / "summary.json")) == summary and (tmp_path / "curves.png").stat().st_size > 0
-    write_run_files(str(tmp_path), state, BEST_META, cfg, records)  # a new best (and a resume): redrawn
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("best_by, score", [("f1_best_thresholds", 0.6), ("f1_at_0.5", 0.45)])

@@ -99,17 +99,13 @@ def derive_summary(state: dict, best_meta, cfg: dict) -> dict:
     return summary
 
 
-def write_run_files(work_dir: str, state: dict, best_meta, cfg: dict, log_records, best_changed: bool = True) -> dict:
+def write_run_files(work_dir: str, state: dict, best_meta, cfg: dict, log_records) -> dict:
     """Rewrite the files derived from the state and best.ckpt: ``summary.json``, ``f1_per_au.png``
-    (when there is a best checkpoint) and ``curves.png``, in that order. Returns the summary.
-
-    ``best_changed=False`` (an epoch end that kept the previous best.ckpt) leaves an existing
-    ``f1_per_au.png`` as it is: it shows best.ckpt's scores only."""
+    (when there is a best checkpoint) and ``curves.png``, in that order. Returns the summary."""
     summary = derive_summary(state, best_meta, cfg)
     atomic_write_text(os.path.join(work_dir, "summary.json"), json.dumps(summary, indent=2))
-    f1_png = os.path.join(work_dir, "f1_per_au.png")
-    if best_meta and (best_changed or not os.path.isfile(f1_png)):
-        plot_f1_bars(summary["per_au_f1"], f1_png, au_names=summary.get("au_names"),
+    if best_meta:
+        plot_f1_bars(summary["per_au_f1"], os.path.join(work_dir, "f1_per_au.png"), au_names=summary.get("au_names"),
                      title=f"validation F1 per AU at {summary['threshold']} (best epoch {summary['best_epoch']} "
                            f"by {summary['best_by']}, mean {100 * summary['best_mean_f1']:.2f})")
     plot_curves(log_records, os.path.join(work_dir, "curves.png"), title=work_dir)
@@ -255,8 +251,7 @@ class TrainingLoop(Callback):
                         "au_names": list(config_au_names(self.cfg))}
                 save_best(self.work_dir, self.net, meta)
                 self.best_meta = meta
-            self.summary = write_run_files(self.work_dir, done, self.best_meta, self.cfg, self.log.read(),
-                                           best_changed=improved)
+            self.summary = write_run_files(self.work_dir, done, self.best_meta, self.cfg, self.log.read())
             self.save_state(done)  # last: it claims the epoch, and everything above is on disk
         self.state.update(done)
         if self.rank_state_name:
