@@ -24,16 +24,15 @@ RANDOM = "random"
 FEATURE_SETS = ("pooled_map", "embedding")
 
 
-def backbone_features(backbone, dataset, progress: bool = False, desc: str = "features") -> tuple:
-    """The frozen ``backbone`` over a dataset of (image (B, 3, S, S), label (B, C)) batches, in order:
-    ``({'pooled_map': (N, C_map), 'embedding': (N, d)} float32, labels (N, C) int8)``."""
+def backbone_features(cell, dataset, progress: bool = False, desc: str = "features") -> tuple:
+    """A frozen backbone's :class:`~mindface_au.models.PooledFeatures` ``cell`` (eval mode) over a dataset
+    of (image (B, 3, S, S), label (B, C)) batches, in order:
+    ``({'pooled_map': (N, C_map), 'embedding': (N, d)} float32, labels (N, C) int8)``.
+    The same cell for every split: GRAPH_MODE compiles it once per input shape."""
     import mindspore as ms
 
-    from ..models import PooledFeatures
     from .evaluator import dataset_batches
 
-    cell = PooledFeatures(backbone)
-    cell.set_train(False)
     size = dataset.get_batch_size()  # a short batch zero-padded to it: one graph compiled, not one per shape
     pooled, embedded, labels = [], [], []
     for image, label in dataset_batches(dataset, desc, progress):
@@ -81,6 +80,7 @@ def probe_init(cfg: dict, init: str, progress: bool = False) -> Dict:
     from ..config import config_au_names
     from ..data import read_index
     from ..factory import create_model
+    from ..models import PooledFeatures
     from ..outputs import split_outputs
     from ..pipeline import build_eval_dataset
     from ..runtime import set_seed
@@ -90,11 +90,13 @@ def probe_init(cfg: dict, init: str, progress: bool = False) -> Dict:
     backbone = create_model(cfg["model"]["backbone"], input_size=cfg["model"]["input_size"])
     if init != RANDOM:
         load_backbone_init(backbone, init)
+    cell = PooledFeatures(backbone)
+    cell.set_train(False)
     n = len(config_au_names(cfg))
     splits = {}
     for part in ("train", "val"):
         dataset, _ = build_eval_dataset(cfg, index=read_index(cfg, part))
-        feats, labels = backbone_features(backbone, dataset, progress, desc=f"{part} features")
+        feats, labels = backbone_features(cell, dataset, progress, desc=f"{part} features")
         splits[part] = feats, split_outputs(labels, n)[0]
     (train_feats, train_y), (val_feats, val_y) = splits["train"], splits["val"]
     per_au = {name: fit_probe(train_feats[name], train_y, val_feats[name], val_y) for name in FEATURE_SETS}
