@@ -39,7 +39,7 @@ def test_worker_detector_finds_the_same_faces_and_is_replaced_past_its_budget():
 
 def test_scratch_memory_that_comes_and_goes_does_not_replace_the_worker():
     """yuface on 960x540 frames: the child's RSS swings by ~33 MB every few calls (57 <-> 90 MB here) as
-    its scratch memory is freed and taken again; a baseline at the lowest RSS replaced the child 9 times
+    its scratch memory is freed and taken again; a baseline at the lowest RSS replaced the child 10 times
     in these 40 frames (22 in the 98 of the whole video). Its leak, ~37 KB a call, stays far under 32 MB."""
     frames = _frames("no_face.mp4", n=40, size=(960, 540))
     with WorkerDetector("yuface") as worker:
