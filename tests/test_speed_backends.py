@@ -57,6 +57,67 @@ def test_bf16_on_a_cpu_without_bf16_runs_fp32_and_says_so_once(monkeypatch):
         resolve_precision("fp16")
 
 
+def test_a_cap_the_user_set_hides_the_flags_above_it_and_the_package_cap_does_not(monkeypatch):
+    from mindface_au import _env
+
+    every = dict.fromkeys(backends.CPU_FLAGS, True)
+    monkeypatch.setattr("builtins.open", _cpuinfo_with(" ".join(backends.CPU_FLAGS)))
+    try:
+        for own, cap, expected in [
+                (None, "AVX2", {"avx2"}),
+                (None, "avx512_core_vnni", {"avx2", "avx512f", "avx512_vnni"}),
+                (None, "AVX2_VNNI", {"avx2", "avx_vnni"}),
+                (None, "AVX10_1_512", {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16"}),
+                (None, "NOT_AN_ISA", set(every)),
+                ("AVX2", "AVX2", set(every))]:  # the package's own cap is lifted for OpenVINO
+            backends.cpu_flags.cache_clear()
+            monkeypatch.setattr(_env, "OWN_CAP", own)
+            monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+            assert {f for f, on in backends.cpu_flags().items() if on} == expected, (own, cap)
+    finally:
+        backends.cpu_flags.cache_clear()
+
+
+def _cpuinfo_with(flags: str):
+    import builtins
+    import io
+
+    real_open = builtins.open
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/cpuinfo":
+            return io.StringIO(f"processor\t: 0\nflags\t\t: fpu {flags}\n")
+        return real_open(path, *args, **kwargs)
+
+    return fake_open
+
+
+def test_openvino_compiles_first_with_the_package_cap_lifted_and_mindspore_keeps_it():
+    """OpenVINO's oneDNN reads ONEDNN_MAX_CPU_ISA at its first compile: that one must not see the package's
+    AVX2 cap (OpenVINO 2026.4 on an AVX512-BF16 CPU then fails on a bf16 Softmax); afterwards the cap is
+    back for MindSpore. Run in a fresh process: the lift happens once per process."""
+    code = ("import os, openvino as ov\n"
+            "import mindface_au._env as e\n"
+            "seen = []\n"
+            "class Core(ov.Core):\n"
+            "    def compile_model(self, *a, **k):\n"
+            "        seen.append(os.environ.get('ONEDNN_MAX_CPU_ISA'))\n"
+            "        return super().compile_model(*a, **k)\n"
+            "ov.Core = Core\n"
+            "e.openvino_core(); e.openvino_core()\n"
+            "print(seen, os.environ['ONEDNN_MAX_CPU_ISA'], e.OWN_CAP)\n")
+    clean = {k: v for k, v in env().items() if k != "ONEDNN_MAX_CPU_ISA"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[None]", "AVX2", "AVX2"]
+    user = dict(clean, ONEDNN_MAX_CPU_ISA="AVX512_CORE")  # a cap the user set is left alone
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=user, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "AVX512_CORE", "None"]
+
+
 def test_a_missing_optional_package_names_the_install_command(tmp_path):
     (tmp_path / "m.xml").write_text("<net/>")
     code = ("import sys; sys.modules['openvino'] = None\n"

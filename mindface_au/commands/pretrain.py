@@ -2,7 +2,7 @@
 
     mindface-au pretrain --data faces/ --work-dir work_dirs/pretrain          # <faces>/<identity>/<image>.jpg
     mindface-au pretrain --work-dir work_dirs/pretrain                         # synthetic identities made on the spot
-    mindface-au pretrain --config configs/ablation/pretrain.yaml               # settings from a YAML file
+    mindface-au pretrain --config configs/pretrain/ablation.yaml               # settings from a YAML file
     mindface-au pretrain --resume work_dirs/pretrain                           # continue a stopped run
     mindface-au train --set model.backbone_init=work_dirs/pretrain/backbone.ckpt   # use it
 

@@ -30,6 +30,8 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..engine.predict import cell_forward, predict_array
+from .. import _env
+from .._env import openvino_core
 from ..optional import note_once, require
 from ..sidecar import AU_NAMES_KEY, INTENSITY_KEY, decode_au_names, decode_intensity, read_sidecar
 
@@ -39,9 +41,23 @@ EXTENSIONS = {".xml": "openvino", ".onnx": "onnxruntime", ".mindir": "mindspore"
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16",
              "amx_int8")
 
+# oneDNN's ISA names (``ONEDNN_MAX_CPU_ISA``) -> the CPU_FLAGS that kernels under that cap may use
+_AVX512 = ("avx2", "avx512f")
+ONEDNN_ISA_FLAGS = {"SSE41": (), "AVX": (), "AVX2": ("avx2",), "AVX2_VNNI": ("avx2", "avx_vnni"),
+                    "AVX2_VNNI_2": ("avx2", "avx_vnni"), "AVX512_CORE": _AVX512,
+                    "AVX512_CORE_VNNI": _AVX512 + ("avx512_vnni",),
+                    "AVX512_CORE_BF16": _AVX512 + ("avx512_vnni", "avx512_bf16"),
+                    "AVX512_CORE_FP16": _AVX512 + ("avx512_vnni", "avx512_bf16", "avx512_fp16"),
+                    "AVX512_CORE_AMX": _AVX512 + ("avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")}
+ONEDNN_ISA_FLAGS.update(AVX10_1_512=ONEDNN_ISA_FLAGS["AVX512_CORE_FP16"], AVX512_CORE_AMX_FP16=CPU_FLAGS,
+                        AVX10_1_512_AMX=ONEDNN_ISA_FLAGS["AVX512_CORE_AMX"], AVX10_1_512_AMX_FP16=CPU_FLAGS)
+
+
 @functools.lru_cache(maxsize=None)
 def cpu_flags() -> Dict[str, bool]:
-    """The CPU features that matter for speed (``CPU_FLAGS``), from /proc/cpuinfo (all False elsewhere)."""
+    """The CPU features that matter for speed (``CPU_FLAGS``) that OpenVINO may use in this process:
+    /proc/cpuinfo's (all False elsewhere), less those above a ``ONEDNN_MAX_CPU_ISA`` the user set
+    (the package's own cap is lifted for OpenVINO: :func:`mindface_au._env.openvino_core`)."""
     found = set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -51,7 +67,9 @@ def cpu_flags() -> Dict[str, bool]:
                     break
     except OSError:
         pass
-    return {flag: flag in found for flag in CPU_FLAGS}
+    user_cap = "" if _env.OWN_CAP else os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    allowed = ONEDNN_ISA_FLAGS.get(user_cap, CPU_FLAGS)  # no cap, or one this table does not know: all
+    return {flag: flag in found and flag in allowed for flag in CPU_FLAGS}
 
 
 def has_bf16(flags: Optional[Dict[str, bool]] = None) -> bool:
@@ -168,9 +186,8 @@ class OpenVINOBackend(Backend):
     runtime = "openvino"
 
     def __init__(self, path: str, precision: Optional[str] = None, threads: Optional[int] = None):
-        ov = require("openvino", "running OpenVINO models")
         self.path = path
-        core = ov.Core()
+        core = openvino_core()
         model = core.read_model(path)
         quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
         if precision == "int8" and not quantized:
