@@ -334,12 +334,13 @@ def _ablation_bars(ax, rows: Sequence[dict], title: str, paper_rows: Mapping[str
         stds = [100 * r[key + "_std"] for r in rows]
         bars = ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, color=colour, label=label)
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
-    paper = [paper_rows.get(r["row"]) for r in rows]
-    if rows and all(p is not None for p in paper):
-        ax.plot(x, paper, "o-", color="tab:orange", label="paper, Aff-Wild2 (reported)")
+    paper = [paper_rows.get(r["row"], np.nan) for r in rows]
+    if np.isfinite(paper).any():  # the rows the paper has (a from-scratch block has none)
+        ax.plot(x, paper, "o", color="tab:orange", label="paper, Aff-Wild2 (reported)")
     if rows and np.isfinite(rows[0]["all_positive_f1"]):
         ax.axhline(100 * rows[0]["all_positive_f1"], ls="--", color="grey", label="all-positive")
-    ax.set_xticks(x, [f"{r['title']}\n(n={len(r['seeds'])})" for r in rows], fontsize=7)
+    ax.set_xticks(x, [f"{r['title']} (n={len(r['seeds'])})" for r in rows], fontsize=7, rotation=25, ha="right",
+                  rotation_mode="anchor")
     ax.set_ylim(0, 105)
     _finish(ax, title, ylabel="validation mean F1 (%)", legend={"fontsize": 7, "loc": "lower right"})
 
@@ -357,7 +358,7 @@ def _ablation_per_epoch(ax, rows: Sequence[dict], key: str, scale: float, title:
 def plot_ablation(rows: Sequence[dict], path: str, title: str = "ablation (paper Table 3 rows)",
                   paper_rows: Optional[Mapping[str, float]] = None) -> str:
     """Left: mean ± std of F1 at 0.5 and at the best thresholds per row (``paper_rows``: {row: F1 %},
-    drawn when every row has one); middle and right: the training loss and the F1 at 0.5 per epoch of
+    a dot on each row the paper has); middle and right: the training loss and the F1 at 0.5 per epoch of
     every run (rows of a sub-folder block dashed), to see which rows still learn.
     ``rows``: :func:`mindface_au.engine.ablation.row_summary`'s dicts."""
     with saved_figure(path, 16, 4.2) as fig:
