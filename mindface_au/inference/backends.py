@@ -31,7 +31,6 @@ import numpy as np
 
 from ..engine.predict import cell_forward, predict_array
 from .. import _env
-from .._env import openvino_core
 from ..optional import note_once, require
 from ..sidecar import AU_NAMES_KEY, INTENSITY_KEY, decode_au_names, decode_intensity, read_sidecar
 
@@ -187,7 +186,7 @@ class OpenVINOBackend(Backend):
 
     def __init__(self, path: str, precision: Optional[str] = None, threads: Optional[int] = None):
         self.path = path
-        core = openvino_core()
+        core = _env.openvino_core()
         model = core.read_model(path)
         quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
         if precision == "int8" and not quantized:
