@@ -331,7 +331,7 @@ def _ablation_bars(ax, rows: Sequence[dict], title: str, paper_rows: Mapping[str
     for offset, key, label, colour in ((-0.2, "f1_at_0.5", "F1 @0.5 (last epoch)", "tab:blue"),
                                        (0.2, "f1_best_thresholds", "F1 @best thresholds", "tab:green")):
         means = [100 * r[key] for r in rows]
-        stds = [100 * r[key + "_std"] for r in rows]
+        stds = [0.0 if r[key + "_std"] is None else 100 * r[key + "_std"] for r in rows]  # None: one run
         bars = ax.bar(x + offset, means, 0.4, yerr=stds, capsize=3, color=colour, label=label)
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     paper = [paper_rows.get(r["row"], np.nan) for r in rows]

@@ -3,6 +3,8 @@
     python tools/ablation.py                          # configs/ablation/*.yaml then from_scratch/*.yaml, 1 seed
     python tools/ablation.py --seeds 3 --out work_dirs/ablation
     python tools/ablation.py --configs configs/ablation/reference --seeds 1   # one folder of rows
+    python tools/ablation.py --configs configs/ablation/reference configs/ablation/hypotheses \
+        --rows reference/arl_au_pretrained,hypotheses/arl_64px --out work_dirs/ablation/extra --title "one-run rows"
     python tools/ablation.py --set train.epochs=2     # overrides apply to every row
     python tools/ablation.py --rows 1_baseline,5_ff
     python tools/ablation.py --seeds 3 --report-only  # the table of what has finished so far
@@ -32,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", help="comma-separated row names to run (default: all)")
     parser.add_argument("--seeds", type=int, default=1, help="runs per row, seeds 0..N-1 (default 1)")
     parser.add_argument("--out", default="work_dirs/ablation", help="folder of the runs and of table.md/.json/.png")
+    parser.add_argument("--title", default="ablation (paper Table 3 rows)", help="the plot's title")
     parser.add_argument("--report-only", action="store_true", help="train nothing; report the finished runs")
     parser.add_argument("--progress", action="store_true", help="progress bars of every run")
     args = parser.parse_args(argv)
@@ -54,7 +57,7 @@ def main(argv=None) -> int:
     rows = run_ablation(paths, args.overrides, seeds=args.seeds, out_dir=args.out, progress=args.progress,
                         train_missing=not args.report_only, pretrain_settings=load_pretrain_settings(args.pretrain))
     out_md = os.path.join(args.out, "table.md")
-    write_ablation(rows, out_md)
+    write_ablation(rows, out_md, title=args.title)
     print(ablation_table(rows))
     print(f"-> {out_md} (+ .json, .png)")
     return 0

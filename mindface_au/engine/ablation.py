@@ -32,7 +32,11 @@ PAPER_ROWS = {"1_baseline": 50.82, "2_circle": 51.78, "3_pretrain": 53.06, "4_ar
 ROW_TITLES = {"1_baseline": "baseline (backbone, BCE)", "2_circle": "+ circle loss",
               "3_pretrain": "+ face pretraining", "4_arl": "+ ARL", "5_lrp": "+ LRP", "6_ff": "+ FF (attention)",
               "from_scratch/3_arl": "+ ARL, from scratch", "from_scratch/4_lrp": "+ LRP, from scratch",
-              "from_scratch/5_ff": "+ FF, from scratch"}
+              "from_scratch/5_ff": "+ FF, from scratch",
+              "reference/arl_au_pretrained": "+ ARL at 64 px, AU-pretrained backbone",
+              "hypotheses/arl_64px": "+ ARL at 64 px, from scratch",
+              "hypotheses/lrp_mad_per_sample": "+ LRP from scratch, MAD per sample",
+              "hypotheses/pretrain_arcface_norm": "+ face pretraining, ArcFace normalisation"}
 
 
 def row_name(config_path: str, root: Optional[str] = None) -> str:
@@ -91,10 +95,11 @@ def run_summary(work_dir: str, seed: int) -> Optional[dict]:
 
 
 def _mean_std(values: Sequence[float]) -> tuple:
+    """Mean and sample std (ddof 1) of the values that exist; the std is None below two values."""
     v = np.asarray([x for x in values if x is not None], dtype=np.float64)
     if v.size == 0:
-        return float("nan"), float("nan")
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+        return float("nan"), None
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else None
 
 
 def row_summary(name: str, runs: Sequence[dict]) -> dict:
@@ -158,10 +163,11 @@ def base_rows(config_paths: Sequence[str], names: Sequence[str]) -> Dict[str, Op
     return out
 
 
-def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 2) -> str:
+def _pm(mean: float, std: Optional[float], scale: float = 100.0, digits: int = 2) -> str:
+    """``mean ± std`` scaled; the mean alone when there is no std (one run)."""
     if not np.isfinite(mean):
         return "n/a"
-    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+    return f"{scale * mean:.{digits}f}" + ("" if std is None else f" ± {scale * std:.{digits}f}")
 
 
 def ablation_table(rows: Sequence[dict]) -> str:
@@ -190,9 +196,10 @@ def ablation_table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_ablation(rows: Sequence[dict], out_md: str) -> None:
-    """``out_md`` (table), ``.json`` (all numbers, per run) and ``.png`` (plot) side by side."""
+def write_ablation(rows: Sequence[dict], out_md: str, title: str = "ablation (paper Table 3 rows)") -> None:
+    """``out_md`` (table), ``.json`` (all numbers, per run) and ``.png`` (plot, ``title`` above its bars)
+    side by side."""
     stem = os.path.splitext(out_md)[0]
     atomic_write_text(out_md, ablation_table(rows) + "\n")
     atomic_write_text(stem + ".json", json.dumps(list(rows), indent=2))
-    plot_ablation(rows, stem + ".png", paper_rows=PAPER_ROWS)
+    plot_ablation(rows, stem + ".png", title=title, paper_rows=PAPER_ROWS)
