@@ -36,7 +36,8 @@ ROW_TITLES = {"1_baseline": "baseline (backbone, BCE)", "2_circle": "+ circle lo
               "reference/arl_au_pretrained": "+ ARL at 64 px, AU-pretrained backbone",
               "hypotheses/arl_64px": "+ ARL at 64 px, from scratch",
               "hypotheses/lrp_mad_per_sample": "+ LRP from scratch, MAD per sample",
-              "hypotheses/pretrain_arcface_norm": "+ face pretraining, ArcFace normalisation"}
+              "hypotheses/pretrain_arcface_norm": "+ face pretraining, ArcFace normalisation",
+              "hypotheses/pretrain_low_lr": "+ face pretraining, lr 0.001"}
 
 
 def row_name(config_path: str, root: Optional[str] = None) -> str:
