@@ -37,7 +37,8 @@ ROW_TITLES = {"1_baseline": "baseline (backbone, BCE)", "2_circle": "+ circle lo
               "hypotheses/arl_64px": "+ ARL at 64 px, from scratch",
               "hypotheses/lrp_mad_per_sample": "+ LRP from scratch, MAD per sample",
               "hypotheses/pretrain_arcface_norm": "+ face pretraining, ArcFace normalisation",
-              "hypotheses/pretrain_low_lr": "+ face pretraining, lr 0.001"}
+              "hypotheses/pretrain_low_lr": "+ face pretraining, lr 0.001",
+              "hypotheses/baseline_12_epochs": "baseline, 12 epochs", "hypotheses/circle_12_epochs": "+ circle loss, 12 epochs"}
 
 
 def row_name(config_path: str, root: Optional[str] = None) -> str:
