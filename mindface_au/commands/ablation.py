@@ -45,17 +45,19 @@ def main(argv=None) -> int:
     from ..engine.pretrain import load_pretrain_settings
 
     paths = [p for folder in args.configs for p in sorted(glob.glob(os.path.join(folder, "*.yaml")))]
+    names = row_names(paths)  # named within all the folders' rows, whichever of them run
     if args.rows:
         wanted = args.rows.split(",")
-        names = dict(zip(row_names(paths), paths))
-        missing = [w for w in wanted if w not in names]
+        by_name = dict(zip(names, paths))
+        missing = [w for w in wanted if w not in by_name]
         if missing:
             raise FileNotFoundError(f"no row recipe {missing} in {', '.join(args.configs)}")
-        paths = [names[w] for w in wanted]
+        paths, names = [by_name[w] for w in wanted], wanted
     if not paths:
         raise FileNotFoundError(f"no row recipes in {', '.join(args.configs)}")
     rows = run_ablation(paths, args.overrides, seeds=args.seeds, out_dir=args.out, progress=args.progress,
-                        train_missing=not args.report_only, pretrain_settings=load_pretrain_settings(args.pretrain))
+                        train_missing=not args.report_only, pretrain_settings=load_pretrain_settings(args.pretrain),
+                        names=names)
     out_md = os.path.join(args.out, "table.md")
     write_ablation(rows, out_md, title=args.title)
     print(ablation_table(rows))

@@ -119,8 +119,12 @@ def seed_work_dir(out_dir: str, name: str, seed: int) -> str:
 
 def run_ablation(config_paths: Sequence[str], overrides: Sequence[str] = (), seeds: int = 1,
                  out_dir: str = "work_dirs/ablation", progress: bool = False, train_missing: bool = True,
-                 pretrain_settings=None) -> List[dict]:
+                 pretrain_settings=None, names: Optional[Sequence[str]] = None) -> List[dict]:
     """Train (or read) every row recipe with seeds 0..``seeds``-1; returns one :func:`row_summary` per row.
+
+    ``names``: the rows' names, which are their work dirs below ``out_dir`` (default :func:`row_names` of
+    ``config_paths``). A selection of a study's rows passes the names the whole study gives them, so that
+    ``from_scratch/5_ff`` run alone is still ``<out_dir>/from_scratch/5_ff``, not ``<out_dir>/5_ff``.
 
     ``overrides`` apply to every row (``--set`` syntax); each run also gets ``seed=<s>`` and its
     work dir. ``train_missing=False`` only reads what is there (a report of a study in progress).
@@ -130,7 +134,9 @@ def run_ablation(config_paths: Sequence[str], overrides: Sequence[str] = (), see
     from ..config import load_config
     from .trainer import train
 
-    names = row_names(config_paths)
+    names = list(names) if names is not None else row_names(config_paths)
+    if len(names) != len(config_paths):
+        raise ValueError(f"{len(names)} row names for {len(config_paths)} recipes")
     runs: Dict[str, List[dict]] = {name: [] for name in names}
     for seed in range(seeds):  # seed-major: a study stopped early has every row at the same count
         for path, name in zip(config_paths, names):
