@@ -70,10 +70,14 @@ def test_command_rejects_unknown_rows_and_bad_seeds(tmp_path):
 def test_a_row_run_alone_keeps_the_work_dir_it_has_in_the_whole_study(tmp_path, monkeypatch):
     from mindface_au.commands.ablation import main
 
-    trained = []
+    trained, titles = [], []
     monkeypatch.setattr("mindface_au.engine.trainer.train", lambda cfg, **kw: trained.append(cfg["train"]["work_dir"]))
-    main(["--rows", ARL, "--out", str(tmp_path), "--set", "train.epochs=1"])
+    monkeypatch.setattr(ablation, "plot_ablation", lambda rows, path, title, paper_rows: titles.append(title))
+    main(["--rows", ARL, "--out", str(tmp_path), "--set", "train.epochs=1", "--title", "one row"])
     assert trained == [seed_work_dir(str(tmp_path), ARL, 0)]  # not <out>/3_arl/seed0
+    assert titles == ["one row"]
+    with pytest.raises(ValueError, match="1 row names for 2 recipes"):
+        run_ablation(ROWS, names=[ARL], out_dir=str(tmp_path), train_missing=False)
 
 
 def test_pretrained_rows_run_their_face_pretraining_first_and_missing_inits_are_named(tmp_path, monkeypatch):
